@@ -1,0 +1,384 @@
+//! The configuration file format: `/etc/schola/schola.toml` plus `/etc/schola/conf.d/*.toml`.
+//!
+//! The file holds only what is needed before the database opens (paths, listeners, certificates,
+//! limits); settings an admin changes in the web UI live in the database. Every file is checked
+//! on its own first, so an unknown key or a wrong type is reported with the file, the line and
+//! the key; then the files are merged in order (`conf.d` sorted by name overrides the main file).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub const DEFAULT_PATH: &str = "/etc/schola/schola.toml";
+pub const ENV_VAR: &str = "SCHOLA_CONFIG";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}: {key}{message}")]
+    Invalid { path: PathBuf, line: usize, key: String, message: String },
+    #[error("{path}: {message}")]
+    Value { path: PathBuf, message: String },
+}
+
+/// `appliance` uses the Debian paths; `dev` keeps everything under one directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    #[default]
+    Appliance,
+    Dev,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub profile: Profile,
+    pub paths: Paths,
+    pub web: Web,
+    pub auth: Auth,
+    pub directory: Directory,
+    /// The file this configuration was read from (not a key).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Paths {
+    /// With `profile = "dev"`: the one directory holding state and data.
+    pub root: Option<PathBuf>,
+    /// Database, TLS material, secrets.
+    pub state_dir: PathBuf,
+    /// Home and group shares.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Web {
+    pub listen: Vec<SocketAddr>,
+    /// PEM certificate chain; when unset a self-signed certificate is made on first start.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Open connections across all workers; 0 = derived from the machine.
+    pub max_connections: usize,
+    /// Sign-ins allowed to wait for a password check before new ones get 503; 0 = derived.
+    pub max_signins_waiting: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth {
+    pub argon2: Argon2Config,
+    /// A session ends after this many seconds without a request.
+    pub session_idle_secs: i64,
+    /// A session ends this many seconds after sign-in, however active.
+    pub session_max_secs: i64,
+    pub password_min_length: usize,
+    /// How long protocols that send the password with every request (WebDAV, IMAP) may reuse a
+    /// verified password without hashing again.
+    pub credential_cache_secs: i64,
+    /// Threads verifying passwords; 0 = one per core.
+    pub hash_threads: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Directory {
+    /// How login names are formed: `{given}`, `{family}`, `{g}` (first letter of the given
+    /// name), `{f}` (of the family name), and literal `.`, `-`, `_`.
+    pub login_scheme: String,
+    /// A deleted person's login is not given to anyone else for this many days.
+    pub login_reuse_days: i64,
+    /// Disabled people are purged this many days later.
+    pub purge_grace_days: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            profile: Profile::Appliance,
+            paths: Paths::default(),
+            web: Web::default(),
+            auth: Auth::default(),
+            directory: Directory::default(),
+            source: None,
+        }
+    }
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths { root: None, state_dir: "/var/lib/schola".into(), data_dir: "/srv/schola".into() }
+    }
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            listen: vec![SocketAddr::from(([0, 0, 0, 0], 443))],
+            tls_cert: None,
+            tls_key: None,
+            workers: 0,
+            max_connections: 0,
+            max_signins_waiting: 0,
+        }
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            argon2: Argon2Config::default(),
+            session_idle_secs: 2 * 3600,
+            session_max_secs: 12 * 3600,
+            password_min_length: 8,
+            credential_cache_secs: 300,
+            hash_threads: 0,
+        }
+    }
+}
+
+impl Default for Argon2Config {
+    /// The argon2 crate's (and OWASP's) defaults: 19 MiB, 2 passes, 1 lane.
+    fn default() -> Self {
+        Argon2Config { memory_kib: 19456, iterations: 2, parallelism: 1 }
+    }
+}
+
+impl Default for Directory {
+    fn default() -> Self {
+        Directory { login_scheme: "{given}.{family}".into(), login_reuse_days: 365, purge_grace_days: 90 }
+    }
+}
+
+impl Config {
+    /// The main config file to read: `--config`, then `$SCHOLA_CONFIG`, then the appliance path.
+    pub fn locate(explicit: Option<&Path>) -> PathBuf {
+        if let Some(p) = explicit {
+            return p.to_path_buf();
+        }
+        match std::env::var_os(ENV_VAR) {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => PathBuf::from(DEFAULT_PATH),
+        }
+    }
+
+    /// Reads the main file and its `conf.d/*.toml` drop-ins, checks each, merges them.
+    pub fn load(main: &Path) -> Result<Config, ConfigError> {
+        let mut files = vec![main.to_path_buf()];
+        let dropins = main.parent().unwrap_or(Path::new(".")).join("conf.d");
+        match std::fs::read_dir(&dropins) {
+            Ok(entries) => {
+                let mut extra: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .collect();
+                extra.sort();
+                files.extend(extra);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ConfigError::Read { path: dropins, source: e }),
+        }
+        let mut merged = toml::Table::new();
+        for file in &files {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| ConfigError::Read { path: file.clone(), source: e })?;
+            let table = parse_one(file, &text)?;
+            merge(&mut merged, table);
+        }
+        let mut cfg: Config = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Value { path: main.to_path_buf(), message: e.to_string() })?;
+        cfg.source = Some(main.to_path_buf());
+        let base = main.parent().unwrap_or(Path::new(".")).to_path_buf();
+        cfg.resolve(&base).map_err(|message| ConfigError::Value { path: main.to_path_buf(), message })?;
+        Ok(cfg)
+    }
+
+    /// Parses a configuration given as text (for tests and `config check` of a single file).
+    pub fn from_str_at(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let table = parse_one(path, text)?;
+        let mut cfg: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Value { path: path.to_path_buf(), message: e.to_string() })?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        cfg.resolve(&base).map_err(|message| ConfigError::Value { path: path.to_path_buf(), message })?;
+        Ok(cfg)
+    }
+
+    /// Makes relative paths relative to the config file and applies the dev profile.
+    fn resolve(&mut self, base: &Path) -> Result<(), String> {
+        let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        match self.profile {
+            Profile::Dev => {
+                let root = abs(self.paths.root.as_deref().unwrap_or(Path::new(".")));
+                self.paths.state_dir = root.join("state");
+                self.paths.data_dir = root.join("data");
+                self.paths.root = Some(root);
+            }
+            Profile::Appliance => {
+                if self.paths.root.is_some() {
+                    return Err("paths.root is only used with profile = \"dev\"".into());
+                }
+                self.paths.state_dir = abs(&self.paths.state_dir);
+                self.paths.data_dir = abs(&self.paths.data_dir);
+            }
+        }
+        self.web.tls_cert = self.web.tls_cert.as_deref().map(abs);
+        self.web.tls_key = self.web.tls_key.as_deref().map(abs);
+        if self.web.tls_cert.is_some() != self.web.tls_key.is_some() {
+            return Err("web.tls_cert and web.tls_key must be set together".into());
+        }
+        if self.web.listen.is_empty() {
+            return Err("web.listen is empty: give at least one address such as \"0.0.0.0:443\"".into());
+        }
+        if self.auth.session_idle_secs <= 0 || self.auth.session_max_secs <= 0 {
+            return Err("auth.session_idle_secs and auth.session_max_secs must be positive".into());
+        }
+        if self.auth.password_min_length < 6 {
+            return Err("auth.password_min_length must be at least 6".into());
+        }
+        crate::login::LoginScheme::parse(&self.directory.login_scheme)
+            .map_err(|e| format!("directory.login_scheme: {e}"))?;
+        let a = self.auth.argon2;
+        argon2::Params::new(a.memory_kib, a.iterations, a.parallelism, None)
+            .map_err(|e| format!("auth.argon2: {e}"))?;
+        Ok(())
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.paths.state_dir.join("schola.db")
+    }
+
+    /// Where a generated TLS certificate and key are kept.
+    pub fn tls_dir(&self) -> PathBuf {
+        self.paths.state_dir.join("tls")
+    }
+
+    pub fn cores() -> usize {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    }
+
+    pub fn hash_threads(&self) -> usize {
+        if self.auth.hash_threads == 0 { Self::cores() } else { self.auth.hash_threads }
+    }
+}
+
+/// Checks one file on its own: TOML syntax, unknown keys and types, with line numbers.
+fn parse_one(path: &Path, text: &str) -> Result<toml::Table, ConfigError> {
+    let invalid = |span: Option<std::ops::Range<usize>>, key: String, message: String| {
+        let line = span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
+        ConfigError::Invalid { path: path.to_path_buf(), line, key, message }
+    };
+    let table: toml::Table = toml::from_str(text).map_err(|e: toml::de::Error| {
+        invalid(e.span(), String::new(), e.message().trim().to_string())
+    })?;
+    let de = toml::Deserializer::parse(text).map_err(|e| invalid(e.span(), String::new(), e.message().to_string()))?;
+    let checked: Result<Config, _> = serde_path_to_error::deserialize(de);
+    if let Err(e) = checked {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.message().trim().to_string();
+        let key = if key == "." || key.is_empty() { String::new() } else { format!("key '{key}': ") };
+        return Err(invalid(inner.span(), key, message));
+    }
+    Ok(table)
+}
+
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (k, v) in from {
+        match (into.get_mut(&k), v) {
+            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
+            (_, v) => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Config::from_str_at(Path::new("/etc/schola/schola.toml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let e = err("[web]\nlisten = [\"127.0.0.1:8443\"]\nlisen = 3\n");
+        assert!(e.starts_with("/etc/schola/schola.toml:3:"), "{e}");
+        assert!(e.contains("lisen"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_file_line_and_key() {
+        let e = err("[auth]\n\npassword_min_length = \"eight\"\n");
+        assert!(e.starts_with("/etc/schola/schola.toml:3:"), "{e}");
+        assert!(e.contains("auth.password_min_length"), "{e}");
+    }
+
+    #[test]
+    fn syntax_error_names_line() {
+        let e = err("[web]\nlisten = [\n");
+        assert!(e.starts_with("/etc/schola/schola.toml:"), "{e}");
+    }
+
+    #[test]
+    fn bad_address_is_reported() {
+        let e = err("[web]\nlisten = [\"localhost\"]\n");
+        assert!(e.contains(":2:") && e.contains("web.listen"), "{e}");
+    }
+
+    #[test]
+    fn dev_profile_keeps_everything_under_root() {
+        let c = Config::from_str_at(Path::new("/tmp/demo/schola.toml"), "profile = \"dev\"\n").unwrap();
+        assert_eq!(c.paths.state_dir, Path::new("/tmp/demo/./state"));
+        assert_eq!(c.database_path(), Path::new("/tmp/demo/./state/schola.db"));
+    }
+
+    #[test]
+    fn dropins_override_main_file_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("schola.toml");
+        std::fs::write(&main, "[auth]\npassword_min_length = 10\nsession_idle_secs = 60\n").unwrap();
+        std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+        std::fs::write(dir.path().join("conf.d/20-b.toml"), "[auth]\npassword_min_length = 12\n").unwrap();
+        std::fs::write(dir.path().join("conf.d/10-a.toml"), "[auth]\npassword_min_length = 11\n").unwrap();
+        let c = Config::load(&main).unwrap();
+        assert_eq!(c.auth.password_min_length, 12);
+        assert_eq!(c.auth.session_idle_secs, 60);
+    }
+
+    #[test]
+    fn error_in_dropin_names_the_dropin() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("schola.toml");
+        std::fs::write(&main, "").unwrap();
+        std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+        std::fs::write(dir.path().join("conf.d/10-a.toml"), "\n[web]\nworkers = -1\n").unwrap();
+        let e = Config::load(&main).unwrap_err().to_string();
+        assert!(e.contains("conf.d/10-a.toml:3:") && e.contains("web.workers"), "{e}");
+    }
+
+    #[test]
+    fn half_a_certificate_is_refused() {
+        let e = err("[web]\ntls_cert = \"/x.pem\"\n");
+        assert!(e.contains("tls_cert and web.tls_key"), "{e}");
+    }
+}

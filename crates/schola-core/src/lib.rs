@@ -1,0 +1,29 @@
+//! schola-core: the library every Schola daemon and `scholactl` build on.
+//!
+//! It owns the configuration format, the SQLite store (and is the only crate that opens it),
+//! the directory model with its append-only change journal, login-name generation, password
+//! hashing on a bounded pool, sign-in back-off, sessions and the audit log. It knows nothing of
+//! HTTP, LDAP or any other protocol; those live in the daemon crates at the edge.
+
+pub mod audit;
+pub mod clock;
+pub mod config;
+pub mod credcache;
+pub mod daemon;
+pub mod directory;
+pub mod error;
+pub mod journal;
+pub mod login;
+pub mod password;
+pub mod session;
+pub mod store;
+pub mod throttle;
+pub mod token;
+
+pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
+pub use config::Config;
+pub use error::{Error, Result};
+pub use store::Store;
+
+/// The version of this Schola build, as shown on the services page and in `--version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,233 @@
+//! Forward-only schema migrations. The schema version is SQLite's `user_version`; migration N
+//! turns version N-1 into N inside one transaction. Before an existing database is migrated, an
+//! online backup copy is written next to it, so an upgrade that goes wrong can be undone.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::Migration;
+use crate::error::{Error, Result};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the directory, the change journal, sessions, sign-in back-off and the audit log.
+    r#"
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE people (
+    id                  INTEGER PRIMARY KEY,
+    external_id         TEXT UNIQUE,
+    login               TEXT NOT NULL UNIQUE,
+    given_name          TEXT NOT NULL,
+    family_name         TEXT NOT NULL,
+    display_name        TEXT NOT NULL,
+    role                TEXT NOT NULL CHECK (role IN ('student', 'teacher', 'staff', 'admin')),
+    status              TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+    purge_at            INTEGER,
+    mail                TEXT UNIQUE,
+    quota_mb            INTEGER CHECK (quota_mb IS NULL OR quota_mb >= 0),
+    password_hash       TEXT,
+    password_changed_at INTEGER,
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL,
+    CHECK (status = 'disabled' OR purge_at IS NULL)
+) STRICT;
+CREATE INDEX people_role ON people(role, status);
+CREATE INDEX people_family ON people(family_name, given_name);
+
+CREATE TABLE groups (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('class', 'course', 'staff', 'custom')),
+    external_id  TEXT UNIQUE,
+    created_at   INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE group_members (
+    group_id  INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    role      TEXT NOT NULL CHECK (role IN ('member', 'owner')),
+    PRIMARY KEY (group_id, person_id, role)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX group_members_person ON group_members(person_id);
+
+CREATE TABLE journal (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at        INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    person_id INTEGER,
+    group_id  INTEGER,
+    data      TEXT NOT NULL DEFAULT '{}'
+) STRICT;
+CREATE TRIGGER journal_append_only_update BEFORE UPDATE ON journal
+    BEGIN SELECT RAISE(ABORT, 'the change journal is append-only'); END;
+CREATE TRIGGER journal_append_only_delete BEFORE DELETE ON journal
+    BEGIN SELECT RAISE(ABORT, 'the change journal is append-only'); END;
+
+CREATE TABLE journal_cursors (
+    consumer   TEXT PRIMARY KEY,
+    seq        INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE retired_logins (
+    login       TEXT PRIMARY KEY,
+    person_id   INTEGER NOT NULL,
+    retired_at  INTEGER NOT NULL,
+    reusable_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE audit (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    actor       TEXT NOT NULL,
+    client_addr TEXT,
+    action      TEXT NOT NULL,
+    target      TEXT,
+    detail      TEXT NOT NULL DEFAULT '{}'
+) STRICT;
+CREATE INDEX audit_at ON audit(at);
+
+CREATE TABLE sessions (
+    id_hash      BLOB PRIMARY KEY,
+    person_id    INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    csrf_token   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    client_addr  TEXT,
+    user_agent   TEXT
+) STRICT;
+CREATE INDEX sessions_person ON sessions(person_id);
+
+CREATE TABLE throttle (
+    key             TEXT PRIMARY KEY,
+    failures        INTEGER NOT NULL,
+    last_failure_at INTEGER NOT NULL,
+    blocked_until   INTEGER NOT NULL
+) STRICT;
+"#,
+];
+
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(super) fn version(conn: &Connection, path: &Path) -> Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| Error::from_sqlite(path, e))
+}
+
+pub(super) fn migrate(conn: &mut Connection, path: &Path, now: i64) -> Result<Option<Migration>> {
+    apply(conn, path, now, MIGRATIONS)
+}
+
+fn apply(conn: &mut Connection, path: &Path, now: i64, migrations: &[&str]) -> Result<Option<Migration>> {
+    let latest = migrations.len() as i64;
+    let from = version(conn, path)?;
+    if from > latest {
+        return Err(Error::NewerSchema { path: path.to_path_buf(), found: from, known: latest });
+    }
+    if from == latest {
+        return Ok(None);
+    }
+    let backup = if from > 0 {
+        let dest = backup_path(path, from, now);
+        online_backup(conn, path, &dest)?;
+        Some(dest)
+    } else {
+        None
+    };
+    for (i, sql) in migrations.iter().enumerate() {
+        let target = i as i64 + 1;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| Error::from_sqlite(path, e))?;
+        // Another daemon may have migrated while we waited for the lock.
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| Error::from_sqlite(path, e))?;
+        if current >= target {
+            continue;
+        }
+        tx.execute_batch(sql).map_err(|e| Error::from_sqlite(path, e))?;
+        tx.pragma_update(None, "user_version", target).map_err(|e| Error::from_sqlite(path, e))?;
+        tx.commit().map_err(|e| Error::from_sqlite(path, e))?;
+    }
+    Ok(Some(Migration { from, to: latest, backup }))
+}
+
+fn backup_path(path: &Path, from: i64, now: i64) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "schola.db".into());
+    path.with_file_name(format!("{name}.v{from}-{now}.bak"))
+}
+
+pub(super) fn online_backup(conn: &Connection, path: &Path, dest: &Path) -> Result<()> {
+    let mut out = Connection::open(dest).map_err(|e| Error::from_sqlite(dest, e))?;
+    let backup = rusqlite::backup::Backup::new(conn, &mut out).map_err(|e| Error::from_sqlite(dest, e))?;
+    backup
+        .run_to_completion(256, std::time::Duration::from_millis(5), None)
+        .map_err(|e| Error::from_sqlite(path, e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    #[test]
+    fn fresh_database_gets_latest_schema_without_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, m) = Store::open(&dir.path().join("s.db")).unwrap();
+        assert_eq!(m, Some(Migration { from: 0, to: LATEST_VERSION, backup: None }));
+        let (_, again) = Store::open(&dir.path().join("s.db")).unwrap();
+        assert_eq!(again, None);
+    }
+
+    #[test]
+    fn newer_database_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("CREATE TABLE x(a); PRAGMA user_version = 99;").unwrap();
+        }
+        let e = Store::open(&path).unwrap_err().to_string();
+        assert!(e.contains("newer Schola") && e.contains("99"), "{e}");
+        let c = Connection::open(&path).unwrap();
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 99);
+    }
+
+    #[test]
+    fn older_database_is_backed_up_before_migrating() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut c = Connection::open(&path).unwrap();
+        let v1 = [MIGRATIONS[0]];
+        apply(&mut c, &path, 0, &v1).unwrap();
+        c.execute("INSERT INTO settings VALUES ('school_name', 'Kept')", []).unwrap();
+        let v2 = [MIGRATIONS[0], "ALTER TABLE settings ADD COLUMN note TEXT"];
+        let m = apply(&mut c, &path, 1234, &v2).unwrap().unwrap();
+        assert_eq!((m.from, m.to), (1, 2));
+        let bak = m.backup.unwrap();
+        assert!(bak.to_string_lossy().ends_with("s.db.v1-1234.bak"), "{}", bak.display());
+        let b = Connection::open(&bak).unwrap();
+        let (v, name): (i64, String) =
+            b.query_row("SELECT (SELECT user_version FROM pragma_user_version), value FROM settings", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((v, name.as_str()), (1, "Kept"));
+        let note: Option<String> = c.query_row("SELECT note FROM settings", [], |r| r.get(0)).unwrap();
+        assert_eq!(note, None);
+    }
+
+    #[test]
+    fn failing_migration_leaves_database_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut c = Connection::open(&path).unwrap();
+        // a table that clashes with migration 1 makes it fail part-way
+        c.execute_batch("CREATE TABLE groups(x); INSERT INTO groups VALUES (1);").unwrap();
+        assert!(migrate(&mut c, &path, 0).is_err());
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 0);
+        let tables: i64 = c.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'settings'", [], |r| r.get(0)).unwrap();
+        assert_eq!(tables, 0, "the half-applied migration was rolled back");
+    }
+}
