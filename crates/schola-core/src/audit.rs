@@ -17,14 +17,25 @@ pub struct Actor {
 
 impl Actor {
     pub fn cli() -> Self {
-        let user = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "root".into());
-        Actor { name: format!("scholactl:{user}"), addr: None }
+        let user = std::env::var("SUDO_USER")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "root".into());
+        Actor {
+            name: format!("scholactl:{user}"),
+            addr: None,
+        }
     }
     pub fn system(daemon: &str) -> Self {
-        Actor { name: daemon.to_string(), addr: None }
+        Actor {
+            name: daemon.to_string(),
+            addr: None,
+        }
     }
     pub fn person(login: &str, addr: Option<String>) -> Self {
-        Actor { name: login.to_string(), addr }
+        Actor {
+            name: login.to_string(),
+            addr,
+        }
     }
 }
 
@@ -57,7 +68,12 @@ pub(crate) fn record(
 impl Store {
     /// The newest entries first, optionally only those whose action, actor or target contain
     /// `filter`.
-    pub fn audit_log(&self, filter: Option<&str>, limit: usize, offset: usize) -> Result<Vec<AuditEntry>> {
+    pub fn audit_log(
+        &self,
+        filter: Option<&str>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<AuditEntry>> {
         let conn = self.conn()?;
         let like = filter.map(crate::directory::like_pattern);
         let mut stmt = conn

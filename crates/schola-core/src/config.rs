@@ -16,9 +16,17 @@ pub const ENV_VAR: &str = "SCHOLA_CONFIG";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: {key}{message}")]
-    Invalid { path: PathBuf, line: usize, key: String, message: String },
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        message: String,
+    },
     #[error("{path}: {message}")]
     Value { path: PathBuf, message: String },
 }
@@ -122,7 +130,11 @@ impl Default for Config {
 
 impl Default for Paths {
     fn default() -> Self {
-        Paths { root: None, state_dir: "/var/lib/schola".into(), data_dir: "/srv/schola".into() }
+        Paths {
+            root: None,
+            state_dir: "/var/lib/schola".into(),
+            data_dir: "/srv/schola".into(),
+        }
     }
 }
 
@@ -155,13 +167,21 @@ impl Default for Auth {
 impl Default for Argon2Config {
     /// The argon2 crate's (and OWASP's) defaults: 19 MiB, 2 passes, 1 lane.
     fn default() -> Self {
-        Argon2Config { memory_kib: 19456, iterations: 2, parallelism: 1 }
+        Argon2Config {
+            memory_kib: 19456,
+            iterations: 2,
+            parallelism: 1,
+        }
     }
 }
 
 impl Default for Directory {
     fn default() -> Self {
-        Directory { login_scheme: "{given}.{family}".into(), login_reuse_days: 365, purge_grace_days: 90 }
+        Directory {
+            login_scheme: "{given}.{family}".into(),
+            login_reuse_days: 365,
+            purge_grace_days: 90,
+        }
     }
 }
 
@@ -179,6 +199,7 @@ impl Config {
 
     /// Reads the main file and its `conf.d/*.toml` drop-ins, checks each, merges them.
     pub fn load(main: &Path) -> Result<Config, ConfigError> {
+        let main = &std::path::absolute(main).unwrap_or_else(|_| main.to_path_buf());
         let mut files = vec![main.to_path_buf()];
         let dropins = main.parent().unwrap_or(Path::new(".")).join("conf.d");
         match std::fs::read_dir(&dropins) {
@@ -191,38 +212,68 @@ impl Config {
                 files.extend(extra);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(ConfigError::Read { path: dropins, source: e }),
+            Err(e) => {
+                return Err(ConfigError::Read {
+                    path: dropins,
+                    source: e,
+                });
+            }
         }
         let mut merged = toml::Table::new();
         for file in &files {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| ConfigError::Read { path: file.clone(), source: e })?;
+            let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Read {
+                path: file.clone(),
+                source: e,
+            })?;
             let table = parse_one(file, &text)?;
             merge(&mut merged, table);
         }
-        let mut cfg: Config = toml::Value::Table(merged)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Value { path: main.to_path_buf(), message: e.to_string() })?;
+        let mut cfg: Config =
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Value {
+                    path: main.to_path_buf(),
+                    message: e.to_string(),
+                })?;
         cfg.source = Some(main.to_path_buf());
         let base = main.parent().unwrap_or(Path::new(".")).to_path_buf();
-        cfg.resolve(&base).map_err(|message| ConfigError::Value { path: main.to_path_buf(), message })?;
+        cfg.resolve(&base).map_err(|message| ConfigError::Value {
+            path: main.to_path_buf(),
+            message,
+        })?;
         Ok(cfg)
     }
 
     /// Parses a configuration given as text (for tests and `config check` of a single file).
     pub fn from_str_at(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let path = &std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let table = parse_one(path, text)?;
-        let mut cfg: Config = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Value { path: path.to_path_buf(), message: e.to_string() })?;
+        let mut cfg: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Value {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        cfg.resolve(&base).map_err(|message| ConfigError::Value { path: path.to_path_buf(), message })?;
+        cfg.resolve(&base).map_err(|message| ConfigError::Value {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(cfg)
     }
 
     /// Makes relative paths relative to the config file and applies the dev profile.
     fn resolve(&mut self, base: &Path) -> Result<(), String> {
-        let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let abs = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else if p == Path::new(".") || p.as_os_str().is_empty() {
+                base.to_path_buf()
+            } else {
+                base.join(p.strip_prefix("./").unwrap_or(p))
+            }
+        };
         match self.profile {
             Profile::Dev => {
                 let root = abs(self.paths.root.as_deref().unwrap_or(Path::new(".")));
@@ -244,7 +295,9 @@ impl Config {
             return Err("web.tls_cert and web.tls_key must be set together".into());
         }
         if self.web.listen.is_empty() {
-            return Err("web.listen is empty: give at least one address such as \"0.0.0.0:443\"".into());
+            return Err(
+                "web.listen is empty: give at least one address such as \"0.0.0.0:443\"".into(),
+            );
         }
         if self.auth.session_idle_secs <= 0 || self.auth.session_max_secs <= 0 {
             return Err("auth.session_idle_secs and auth.session_max_secs must be positive".into());
@@ -271,30 +324,48 @@ impl Config {
     }
 
     pub fn cores() -> usize {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     }
 
     pub fn hash_threads(&self) -> usize {
-        if self.auth.hash_threads == 0 { Self::cores() } else { self.auth.hash_threads }
+        if self.auth.hash_threads == 0 {
+            Self::cores()
+        } else {
+            self.auth.hash_threads
+        }
     }
 }
 
 /// Checks one file on its own: TOML syntax, unknown keys and types, with line numbers.
 fn parse_one(path: &Path, text: &str) -> Result<toml::Table, ConfigError> {
     let invalid = |span: Option<std::ops::Range<usize>>, key: String, message: String| {
-        let line = span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
-        ConfigError::Invalid { path: path.to_path_buf(), line, key, message }
+        let line = span
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(1);
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            key,
+            message,
+        }
     };
     let table: toml::Table = toml::from_str(text).map_err(|e: toml::de::Error| {
         invalid(e.span(), String::new(), e.message().trim().to_string())
     })?;
-    let de = toml::Deserializer::parse(text).map_err(|e| invalid(e.span(), String::new(), e.message().to_string()))?;
+    let de = toml::Deserializer::parse(text)
+        .map_err(|e| invalid(e.span(), String::new(), e.message().to_string()))?;
     let checked: Result<Config, _> = serde_path_to_error::deserialize(de);
     if let Err(e) = checked {
         let key = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.message().trim().to_string();
-        let key = if key == "." || key.is_empty() { String::new() } else { format!("key '{key}': ") };
+        let key = if key == "." || key.is_empty() {
+            String::new()
+        } else {
+            format!("key '{key}': ")
+        };
         return Err(invalid(inner.span(), key, message));
     }
     Ok(table)
@@ -316,7 +387,9 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        Config::from_str_at(Path::new("/etc/schola/schola.toml"), text).unwrap_err().to_string()
+        Config::from_str_at(Path::new("/etc/schola/schola.toml"), text)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -347,19 +420,32 @@ mod tests {
 
     #[test]
     fn dev_profile_keeps_everything_under_root() {
-        let c = Config::from_str_at(Path::new("/tmp/demo/schola.toml"), "profile = \"dev\"\n").unwrap();
-        assert_eq!(c.paths.state_dir, Path::new("/tmp/demo/./state"));
-        assert_eq!(c.database_path(), Path::new("/tmp/demo/./state/schola.db"));
+        let c =
+            Config::from_str_at(Path::new("/tmp/demo/schola.toml"), "profile = \"dev\"\n").unwrap();
+        assert_eq!(c.paths.state_dir, Path::new("/tmp/demo/state"));
+        assert_eq!(c.database_path(), Path::new("/tmp/demo/state/schola.db"));
     }
 
     #[test]
     fn dropins_override_main_file_in_name_order() {
         let dir = tempfile::tempdir().unwrap();
         let main = dir.path().join("schola.toml");
-        std::fs::write(&main, "[auth]\npassword_min_length = 10\nsession_idle_secs = 60\n").unwrap();
+        std::fs::write(
+            &main,
+            "[auth]\npassword_min_length = 10\nsession_idle_secs = 60\n",
+        )
+        .unwrap();
         std::fs::create_dir(dir.path().join("conf.d")).unwrap();
-        std::fs::write(dir.path().join("conf.d/20-b.toml"), "[auth]\npassword_min_length = 12\n").unwrap();
-        std::fs::write(dir.path().join("conf.d/10-a.toml"), "[auth]\npassword_min_length = 11\n").unwrap();
+        std::fs::write(
+            dir.path().join("conf.d/20-b.toml"),
+            "[auth]\npassword_min_length = 12\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("conf.d/10-a.toml"),
+            "[auth]\npassword_min_length = 11\n",
+        )
+        .unwrap();
         let c = Config::load(&main).unwrap();
         assert_eq!(c.auth.password_min_length, 12);
         assert_eq!(c.auth.session_idle_secs, 60);
@@ -371,9 +457,16 @@ mod tests {
         let main = dir.path().join("schola.toml");
         std::fs::write(&main, "").unwrap();
         std::fs::create_dir(dir.path().join("conf.d")).unwrap();
-        std::fs::write(dir.path().join("conf.d/10-a.toml"), "\n[web]\nworkers = -1\n").unwrap();
+        std::fs::write(
+            dir.path().join("conf.d/10-a.toml"),
+            "\n[web]\nworkers = -1\n",
+        )
+        .unwrap();
         let e = Config::load(&main).unwrap_err().to_string();
-        assert!(e.contains("conf.d/10-a.toml:3:") && e.contains("web.workers"), "{e}");
+        assert!(
+            e.contains("conf.d/10-a.toml:3:") && e.contains("web.workers"),
+            "{e}"
+        );
     }
 
     #[test]

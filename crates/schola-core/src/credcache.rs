@@ -35,11 +35,18 @@ impl CredentialCache {
     pub fn new(ttl_secs: i64, max_entries: usize) -> Self {
         let mut secret = [0u8; 32];
         rand::Rng::fill(&mut rand::rng(), &mut secret[..]);
-        CredentialCache { secret, ttl: ttl_secs, max_entries, entries: Mutex::new(HashMap::new()) }
+        CredentialCache {
+            secret,
+            ttl: ttl_secs,
+            max_entries,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     fn key(&self, login: &str, password: &str) -> Key {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else { return [0; 32] };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else {
+            return [0; 32];
+        };
         mac.update(&(login.len() as u64).to_le_bytes());
         mac.update(login.as_bytes());
         mac.update(password.as_bytes());
@@ -51,11 +58,26 @@ impl CredentialCache {
     }
 
     /// True if this login and password were verified against `stored_hash` within the TTL.
-    pub fn check(&self, login: &str, password: &str, person_id: i64, stored_hash: &str, now: UnixTime) -> bool {
+    pub fn check(
+        &self,
+        login: &str,
+        password: &str,
+        person_id: i64,
+        stored_hash: &str,
+        now: UnixTime,
+    ) -> bool {
         let key = self.key(login, password);
-        let Ok(mut entries) = self.entries.lock() else { return false };
+        let Ok(mut entries) = self.entries.lock() else {
+            return false;
+        };
         match entries.get(&key) {
-            Some(e) if e.person_id == person_id && e.stored_hash == Self::fingerprint(stored_hash) && e.expires > now => true,
+            Some(e)
+                if e.person_id == person_id
+                    && e.stored_hash == Self::fingerprint(stored_hash)
+                    && e.expires > now =>
+            {
+                true
+            }
             Some(_) => {
                 entries.remove(&key);
                 false
@@ -65,16 +87,32 @@ impl CredentialCache {
     }
 
     /// Remembers a successful verification.
-    pub fn remember(&self, login: &str, password: &str, person_id: i64, stored_hash: &str, now: UnixTime) {
+    pub fn remember(
+        &self,
+        login: &str,
+        password: &str,
+        person_id: i64,
+        stored_hash: &str,
+        now: UnixTime,
+    ) {
         let key = self.key(login, password);
-        let Ok(mut entries) = self.entries.lock() else { return };
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
         if entries.len() >= self.max_entries {
             entries.retain(|_, e| e.expires > now);
             if entries.len() >= self.max_entries {
                 entries.clear();
             }
         }
-        entries.insert(key, Entry { person_id, stored_hash: Self::fingerprint(stored_hash), expires: now + self.ttl });
+        entries.insert(
+            key,
+            Entry {
+                person_id,
+                stored_hash: Self::fingerprint(stored_hash),
+                expires: now + self.ttl,
+            },
+        );
     }
 
     /// Drops every entry of a person (password changed, account disabled).
@@ -102,8 +140,14 @@ mod tests {
         let c = CredentialCache::new(300, 100);
         c.remember("anna", "pw-1", 7, "$argon2id$old", 1000);
         assert!(c.check("anna", "pw-1", 7, "$argon2id$old", 1200));
-        assert!(!c.check("anna", "pw-2", 7, "$argon2id$old", 1200), "other password");
-        assert!(!c.check("anna", "pw-1", 7, "$argon2id$old", 1300), "expired");
+        assert!(
+            !c.check("anna", "pw-2", 7, "$argon2id$old", 1200),
+            "other password"
+        );
+        assert!(
+            !c.check("anna", "pw-1", 7, "$argon2id$old", 1300),
+            "expired"
+        );
     }
 
     #[test]

@@ -179,7 +179,9 @@ pub fn clean_name(field: &str, value: &str) -> Result<String> {
     }
     let n = v.chars().count();
     if n > MAX_NAME_CHARS {
-        return Err(Error::Invalid(format!("{field} is {n} characters long; at most {MAX_NAME_CHARS} are allowed")));
+        return Err(Error::Invalid(format!(
+            "{field} is {n} characters long; at most {MAX_NAME_CHARS} are allowed"
+        )));
     }
     Ok(v)
 }
@@ -190,7 +192,9 @@ pub fn validate_group_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 32
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
     if ok {
         Ok(())
     } else {
@@ -205,11 +209,22 @@ fn clean_mail(mail: &str) -> Result<String> {
     let m = mail.trim().to_ascii_lowercase();
     let valid = m.len() <= 254
         && m.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
-        && m.chars().all(|c| c.is_ascii_alphanumeric() || "@.-_+".contains(c))
+        && m.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@.-_+".contains(c))
         && m.matches('@').count() == 1;
-    if valid { Ok(m) } else { Err(Error::Invalid(format!("'{}' is not a mail address", mail.escape_debug()))) }
+    if valid {
+        Ok(m)
+    } else {
+        Err(Error::Invalid(format!(
+            "'{}' is not a mail address",
+            mail.escape_debug()
+        )))
+    }
 }
 
 /// Turns free text into a `LIKE` pattern that matches it anywhere, literally.
@@ -228,8 +243,9 @@ pub(crate) fn like_pattern(q: &str) -> String {
 /// Which UNIQUE column a failed insert or update ran into, if that is what happened.
 fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
     match e {
-        rusqlite::Error::SqliteFailure(f, Some(msg)) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        rusqlite::Error::SqliteFailure(f, Some(msg))
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
         {
             msg.rsplit(": ").next()
         }
@@ -265,7 +281,8 @@ impl Store {
 
     /// A person by login, or an error naming the login.
     pub fn require_person(&self, login: &str) -> Result<Person> {
-        self.person_by_login(login)?.ok_or_else(|| Error::NotFound(format!("person '{login}'")))
+        self.person_by_login(login)?
+            .ok_or_else(|| Error::NotFound(format!("person '{login}'")))
     }
 
     /// The person and stored password hash for a sign-in attempt.
@@ -273,18 +290,34 @@ impl Store {
         let conn = self.conn()?;
         let sql = format!("SELECT {PERSON_COLUMNS}, password_hash FROM people WHERE login = ?1");
         conn.prepare_cached(&sql)
-            .and_then(|mut s| s.query_row([login], |r| Ok((Person::from_row(r)?, r.get(13)?))).optional())
+            .and_then(|mut s| {
+                s.query_row([login], |r| Ok((Person::from_row(r)?, r.get(13)?)))
+                    .optional()
+            })
             .map_err(|e| self.sqlite_err(e))
     }
 
     /// Creates a person, deriving the login from the names when none is given.
-    pub fn create_person(&self, actor: &Actor, new: NewPerson, scheme: &LoginScheme) -> Result<Person> {
+    pub fn create_person(
+        &self,
+        actor: &Actor,
+        new: NewPerson,
+        scheme: &LoginScheme,
+    ) -> Result<Person> {
         let now = self.now();
         let id = self.write(|tx| self.insert_person(tx, actor, now, &new, scheme))?;
-        self.person(id)?.ok_or_else(|| Error::NotFound(format!("person #{id}")))
+        self.person(id)?
+            .ok_or_else(|| Error::NotFound(format!("person #{id}")))
     }
 
-    fn insert_person(&self, tx: &Transaction<'_>, actor: &Actor, now: i64, new: &NewPerson, scheme: &LoginScheme) -> Result<i64> {
+    fn insert_person(
+        &self,
+        tx: &Transaction<'_>,
+        actor: &Actor,
+        now: i64,
+        new: &NewPerson,
+        scheme: &LoginScheme,
+    ) -> Result<i64> {
         let sql = |e| self.sqlite_err(e);
         let given = clean_name("the given name", &new.given_name)?;
         let family = clean_name("the family name", &new.family_name)?;
@@ -300,7 +333,9 @@ impl Store {
         if let Some(q) = new.quota_mb
             && q < 0
         {
-            return Err(Error::Invalid(format!("the storage quota {q} MB is negative")));
+            return Err(Error::Invalid(format!(
+                "the storage quota {q} MB is negative"
+            )));
         }
         let explicit_mail = new.mail.as_deref().map(clean_mail).transpose()?;
         let login = match &new.login {
@@ -313,7 +348,9 @@ impl Store {
             }
             None => {
                 let base = scheme.base_login(&given, &family).ok_or_else(|| {
-                    Error::Invalid(format!("no login can be made from the name '{given} {family}'; give one explicitly"))
+                    Error::Invalid(format!(
+                        "no login can be made from the name '{given} {family}'; give one explicitly"
+                    ))
                 })?;
                 let mut n = 1;
                 loop {
@@ -327,7 +364,9 @@ impl Store {
         };
         let mail = match explicit_mail {
             Some(m) => Some(m),
-            None => get_setting(tx, "mail_domain").map_err(sql)?.map(|d| format!("{login}@{d}")),
+            None => get_setting(tx, "mail_domain")
+                .map_err(sql)?
+                .map(|d| format!("{login}@{d}")),
         };
         tx.execute(
             "INSERT INTO people (external_id, login, given_name, family_name, display_name, role, mail, quota_mb,
@@ -344,23 +383,52 @@ impl Store {
             _ => self.sqlite_err(e),
         })?;
         let id = tx.last_insert_rowid();
-        journal::append(tx, now, "person.created", Some(id), None, json!({"login": login, "role": role, "mail": mail}))
-            .map_err(sql)?;
-        audit::record(tx, now, actor, "person.create", Some(&login), json!({"role": role, "external_id": external_id}))
-            .map_err(sql)?;
+        journal::append(
+            tx,
+            now,
+            "person.created",
+            Some(id),
+            None,
+            json!({"login": login, "role": role, "mail": mail}),
+        )
+        .map_err(sql)?;
+        audit::record(
+            tx,
+            now,
+            actor,
+            "person.create",
+            Some(&login),
+            json!({"role": role, "external_id": external_id}),
+        )
+        .map_err(sql)?;
         Ok(id)
     }
 
     /// People matching `filter`, sorted by family and given name, with the total count.
-    pub fn list_people(&self, filter: &PersonFilter, limit: usize, offset: usize) -> Result<(Vec<Person>, usize)> {
+    pub fn list_people(
+        &self,
+        filter: &PersonFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<Person>, usize)> {
         let conn = self.conn()?;
-        let like = filter.query.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(like_pattern);
+        let like = filter
+            .query
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(like_pattern);
         let cond = "(?1 IS NULL OR role = ?1) AND (?2 IS NULL OR status = ?2)
              AND (?3 IS NULL OR login LIKE ?3 ESCAPE '\\' OR display_name LIKE ?3 ESCAPE '\\'
                   OR given_name LIKE ?3 ESCAPE '\\' OR family_name LIKE ?3 ESCAPE '\\')
              AND (?4 IS NULL OR id IN (SELECT m.person_id FROM group_members m JOIN groups g ON g.id = m.group_id
                                        WHERE g.name = ?4))";
-        let p = params![filter.role.map(Role::as_str), filter.status.map(Status::as_str), like, filter.group];
+        let p = params![
+            filter.role.map(Role::as_str),
+            filter.status.map(Status::as_str),
+            like,
+            filter.group
+        ];
         let total: i64 = conn
             .prepare_cached(&format!("SELECT count(*) FROM people WHERE {cond}"))
             .and_then(|mut s| s.query_row(p, |r| r.get(0)))
@@ -372,7 +440,14 @@ impl Store {
             .prepare_cached(&sql)
             .and_then(|mut s| {
                 s.query_map(
-                    params![filter.role.map(Role::as_str), filter.status.map(Status::as_str), like, filter.group, limit as i64, offset as i64],
+                    params![
+                        filter.role.map(Role::as_str),
+                        filter.status.map(Status::as_str),
+                        like,
+                        filter.group,
+                        limit as i64,
+                        offset as i64
+                    ],
                     Person::from_row,
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()
@@ -414,7 +489,13 @@ impl Store {
         self.change_status(actor, login, Status::Active, None)
     }
 
-    fn change_status(&self, actor: &Actor, login: &str, status: Status, purge_at: Option<i64>) -> Result<Person> {
+    fn change_status(
+        &self,
+        actor: &Actor,
+        login: &str,
+        status: Status,
+        purge_at: Option<i64>,
+    ) -> Result<Person> {
         let now = self.now();
         let id = self.write(|tx| {
             let sql = |e| self.sqlite_err(e);
@@ -451,7 +532,8 @@ impl Store {
             audit::record(tx, now, actor, kind, Some(login), json!({"purge_at": purge_at})).map_err(sql)?;
             Ok(id)
         })?;
-        self.person(id)?.ok_or_else(|| Error::NotFound(format!("person '{login}'")))
+        self.person(id)?
+            .ok_or_else(|| Error::NotFound(format!("person '{login}'")))
     }
 
     /// Deletes a person for good. The login stays reserved for `reuse_days`, so mail for the
@@ -484,31 +566,55 @@ impl Store {
 
     pub fn create_group(&self, actor: &Actor, new: NewGroup) -> Result<Group> {
         let now = self.now();
+        self.write(|tx| self.insert_group(tx, actor, now, &new))?;
+        self.group(&new.name)?
+            .ok_or_else(|| Error::NotFound(format!("group '{}'", new.name)))
+    }
+
+    fn insert_group(
+        &self,
+        tx: &Transaction<'_>,
+        actor: &Actor,
+        now: i64,
+        new: &NewGroup,
+    ) -> Result<i64> {
+        let sql = |e| self.sqlite_err(e);
         validate_group_name(&new.name)?;
         let display = match &new.display_name {
             Some(d) => clean_name("the group's display name", d)?,
             None => new.name.clone(),
         };
-        self.write(|tx| {
-            let sql = |e| self.sqlite_err(e);
-            tx.execute(
-                "INSERT INTO groups (name, display_name, kind, external_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![new.name, display, new.kind.as_str(), new.external_id, now],
-            )
-            .map_err(|e| match unique_violation(&e) {
-                Some("groups.name") => Error::Duplicate(format!("the group '{}'", new.name)),
-                Some("groups.external_id") => Error::Duplicate(format!(
-                    "a group with the external id '{}'",
-                    new.external_id.as_deref().unwrap_or("")
-                )),
-                _ => self.sqlite_err(e),
-            })?;
-            let id = tx.last_insert_rowid();
-            journal::append(tx, now, "group.created", None, Some(id), json!({"name": new.name, "kind": new.kind})).map_err(sql)?;
-            audit::record(tx, now, actor, "group.create", Some(&new.name), json!({"kind": new.kind})).map_err(sql)?;
-            Ok(())
+        tx.execute(
+            "INSERT INTO groups (name, display_name, kind, external_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![new.name, display, new.kind.as_str(), new.external_id, now],
+        )
+        .map_err(|e| match unique_violation(&e) {
+            Some("groups.name") => Error::Duplicate(format!("the group '{}'", new.name)),
+            Some("groups.external_id") => {
+                Error::Duplicate(format!("a group with the external id '{}'", new.external_id.as_deref().unwrap_or("")))
+            }
+            _ => self.sqlite_err(e),
         })?;
-        self.group(&new.name)?.ok_or_else(|| Error::NotFound(format!("group '{}'", new.name)))
+        let id = tx.last_insert_rowid();
+        journal::append(
+            tx,
+            now,
+            "group.created",
+            None,
+            Some(id),
+            json!({"name": new.name, "kind": new.kind}),
+        )
+        .map_err(sql)?;
+        audit::record(
+            tx,
+            now,
+            actor,
+            "group.create",
+            Some(&new.name),
+            json!({"kind": new.kind}),
+        )
+        .map_err(sql)?;
+        Ok(id)
     }
 
     const GROUP_SELECT: &'static str = "SELECT g.id, g.name, g.display_name, g.kind, g.external_id,
@@ -529,61 +635,142 @@ impl Store {
 
     pub fn group(&self, name: &str) -> Result<Option<Group>> {
         let conn = self.conn()?;
-        conn.prepare_cached(&format!("{} FROM groups g WHERE g.name = ?1", Self::GROUP_SELECT))
-            .and_then(|mut s| s.query_row([name], Self::group_from_row).optional())
-            .map_err(|e| self.sqlite_err(e))
+        conn.prepare_cached(&format!(
+            "{} FROM groups g WHERE g.name = ?1",
+            Self::GROUP_SELECT
+        ))
+        .and_then(|mut s| s.query_row([name], Self::group_from_row).optional())
+        .map_err(|e| self.sqlite_err(e))
     }
 
     pub fn list_groups(&self, kind: Option<GroupKind>) -> Result<Vec<Group>> {
         let conn = self.conn()?;
-        conn.prepare_cached(&format!("{} FROM groups g WHERE ?1 IS NULL OR g.kind = ?1 ORDER BY g.kind, g.name", Self::GROUP_SELECT))
-            .and_then(|mut s| s.query_map([kind.map(GroupKind::as_str)], Self::group_from_row)?.collect())
-            .map_err(|e| self.sqlite_err(e))
+        conn.prepare_cached(&format!(
+            "{} FROM groups g WHERE ?1 IS NULL OR g.kind = ?1 ORDER BY g.kind, g.name",
+            Self::GROUP_SELECT
+        ))
+        .and_then(|mut s| {
+            s.query_map([kind.map(GroupKind::as_str)], Self::group_from_row)?
+                .collect()
+        })
+        .map_err(|e| self.sqlite_err(e))
     }
 
     /// Adds `login` to `group` as member or owner; adding twice changes nothing.
-    pub fn add_member(&self, actor: &Actor, group: &str, login: &str, role: MemberRole) -> Result<bool> {
+    pub fn add_member(
+        &self,
+        actor: &Actor,
+        group: &str,
+        login: &str,
+        role: MemberRole,
+    ) -> Result<bool> {
         self.change_member(actor, group, login, role, true)
     }
 
-    pub fn remove_member(&self, actor: &Actor, group: &str, login: &str, role: MemberRole) -> Result<bool> {
+    pub fn remove_member(
+        &self,
+        actor: &Actor,
+        group: &str,
+        login: &str,
+        role: MemberRole,
+    ) -> Result<bool> {
         self.change_member(actor, group, login, role, false)
     }
 
-    fn change_member(&self, actor: &Actor, group: &str, login: &str, role: MemberRole, add: bool) -> Result<bool> {
+    fn change_member(
+        &self,
+        actor: &Actor,
+        group: &str,
+        login: &str,
+        role: MemberRole,
+        add: bool,
+    ) -> Result<bool> {
+        let now = self.now();
+        self.write(|tx| self.change_member_in(tx, actor, now, group, login, role, add))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn change_member_in(
+        &self,
+        tx: &Transaction<'_>,
+        actor: &Actor,
+        now: i64,
+        group: &str,
+        login: &str,
+        role: MemberRole,
+        add: bool,
+    ) -> Result<bool> {
+        let sql = |e| self.sqlite_err(e);
+        let gid: i64 = tx
+            .query_row("SELECT id FROM groups WHERE name = ?1", [group], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql)?
+            .ok_or_else(|| Error::NotFound(format!("group '{group}'")))?;
+        let pid: i64 = tx
+            .query_row("SELECT id FROM people WHERE login = ?1", [login], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql)?
+            .ok_or_else(|| Error::NotFound(format!("person '{login}'")))?;
+        let changed = if add {
+            tx.execute(
+                "INSERT OR IGNORE INTO group_members (group_id, person_id, role) VALUES (?1, ?2, ?3)",
+                params![gid, pid, role.as_str()],
+            )
+        } else {
+            tx.execute(
+                "DELETE FROM group_members WHERE group_id = ?1 AND person_id = ?2 AND role = ?3",
+                params![gid, pid, role.as_str()],
+            )
+        }
+        .map_err(sql)?
+            > 0;
+        if changed {
+            let kind = if add {
+                "group.member_added"
+            } else {
+                "group.member_removed"
+            };
+            journal::append(
+                tx,
+                now,
+                kind,
+                Some(pid),
+                Some(gid),
+                json!({"group": group, "login": login, "role": role}),
+            )
+            .map_err(sql)?;
+            audit::record(
+                tx,
+                now,
+                actor,
+                kind,
+                Some(group),
+                json!({"login": login, "role": role}),
+            )
+            .map_err(sql)?;
+        }
+        Ok(changed)
+    }
+
+    /// Runs several directory changes in one transaction: all are stored, or none. This is how
+    /// imports and the demo write hundreds of people without hundreds of disk syncs.
+    pub fn batch<T>(
+        &self,
+        actor: &Actor,
+        f: impl FnOnce(&mut Batch<'_, '_>) -> Result<T>,
+    ) -> Result<T> {
         let now = self.now();
         self.write(|tx| {
-            let sql = |e| self.sqlite_err(e);
-            let gid: i64 = tx
-                .query_row("SELECT id FROM groups WHERE name = ?1", [group], |r| r.get(0))
-                .optional()
-                .map_err(sql)?
-                .ok_or_else(|| Error::NotFound(format!("group '{group}'")))?;
-            let pid: i64 = tx
-                .query_row("SELECT id FROM people WHERE login = ?1", [login], |r| r.get(0))
-                .optional()
-                .map_err(sql)?
-                .ok_or_else(|| Error::NotFound(format!("person '{login}'")))?;
-            let changed = if add {
-                tx.execute(
-                    "INSERT OR IGNORE INTO group_members (group_id, person_id, role) VALUES (?1, ?2, ?3)",
-                    params![gid, pid, role.as_str()],
-                )
-            } else {
-                tx.execute(
-                    "DELETE FROM group_members WHERE group_id = ?1 AND person_id = ?2 AND role = ?3",
-                    params![gid, pid, role.as_str()],
-                )
-            }
-            .map_err(sql)?
-                > 0;
-            if changed {
-                let kind = if add { "group.member_added" } else { "group.member_removed" };
-                journal::append(tx, now, kind, Some(pid), Some(gid), json!({"group": group, "login": login, "role": role}))
-                    .map_err(sql)?;
-                audit::record(tx, now, actor, kind, Some(group), json!({"login": login, "role": role})).map_err(sql)?;
-            }
-            Ok(changed)
+            f(&mut Batch {
+                store: self,
+                tx,
+                actor,
+                now,
+            })
         })
     }
 
@@ -593,13 +780,20 @@ impl Store {
             return Err(Error::NotFound(format!("group '{group}'")));
         }
         let conn = self.conn()?;
-        let cols = PERSON_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+        let cols = PERSON_COLUMNS
+            .split(", ")
+            .map(|c| format!("p.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "SELECT {cols}, m.role FROM group_members m JOIN people p ON p.id = m.person_id JOIN groups g ON g.id = m.group_id
              WHERE g.name = ?1 ORDER BY m.role DESC, p.family_name, p.given_name"
         );
         conn.prepare_cached(&sql)
-            .and_then(|mut s| s.query_map([group], |r| Ok((Person::from_row(r)?, r.get(13)?)))?.collect())
+            .and_then(|mut s| {
+                s.query_map([group], |r| Ok((Person::from_row(r)?, r.get(13)?)))?
+                    .collect()
+            })
             .map_err(|e| self.sqlite_err(e))
     }
 
@@ -611,7 +805,10 @@ impl Store {
             Self::GROUP_SELECT
         );
         conn.prepare_cached(&sql)
-            .and_then(|mut s| s.query_map([person_id], |r| Ok((Self::group_from_row(r)?, r.get(7)?)))?.collect())
+            .and_then(|mut s| {
+                s.query_map([person_id], |r| Ok((Self::group_from_row(r)?, r.get(7)?)))?
+                    .collect()
+            })
             .map_err(|e| self.sqlite_err(e))
     }
 
@@ -634,21 +831,36 @@ impl Store {
     pub fn school(&self) -> Result<School> {
         let conn = self.conn()?;
         let get = |k: &str| -> Result<String> {
-            conn.query_row("SELECT value FROM settings WHERE key = ?1", [k], |r| r.get(0))
-                .optional()
-                .map(Option::unwrap_or_default)
-                .map_err(|e| self.sqlite_err(e))
+            conn.query_row("SELECT value FROM settings WHERE key = ?1", [k], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| self.sqlite_err(e))
         };
-        Ok(School { name: get("school_name")?, mail_domain: get("mail_domain")? })
+        Ok(School {
+            name: get("school_name")?,
+            mail_domain: get("mail_domain")?,
+        })
     }
 
     /// The first-run setup: the school's name and mail domain and its first admin, in one
     /// transaction, and only while there is no admin yet.
-    pub fn setup_school(&self, actor: &Actor, school: &School, admin: NewPerson, scheme: &LoginScheme) -> Result<Person> {
+    pub fn setup_school(
+        &self,
+        actor: &Actor,
+        school: &School,
+        admin: NewPerson,
+        scheme: &LoginScheme,
+    ) -> Result<Person> {
         let name = clean_name("the school's name", &school.name)?;
         let domain = school.mail_domain.trim().to_ascii_lowercase();
-        clean_mail(&format!("postmaster@{domain}"))
-            .map_err(|_| Error::Invalid(format!("'{}' is not a mail domain", school.mail_domain.escape_debug())))?;
+        clean_mail(&format!("postmaster@{domain}")).map_err(|_| {
+            Error::Invalid(format!(
+                "'{}' is not a mail domain",
+                school.mail_domain.escape_debug()
+            ))
+        })?;
         if self.has_admin()? {
             return Err(Error::Invalid("the school is already set up".into()));
         }
@@ -656,22 +868,47 @@ impl Store {
         let id = self.write(|tx| {
             let sql = |e| self.sqlite_err(e);
             let admins: i64 = tx
-                .query_row("SELECT count(*) FROM people WHERE role = 'admin' AND status = 'active'", [], |r| r.get(0))
+                .query_row(
+                    "SELECT count(*) FROM people WHERE role = 'admin' AND status = 'active'",
+                    [],
+                    |r| r.get(0),
+                )
                 .map_err(sql)?;
             if admins > 0 {
                 return Err(Error::Invalid("the school is already set up".into()));
             }
             set_setting(tx, "school_name", &name).map_err(sql)?;
             set_setting(tx, "mail_domain", &domain).map_err(sql)?;
-            audit::record(tx, now, actor, "school.setup", Some(&name), json!({"mail_domain": domain})).map_err(sql)?;
-            self.insert_person(tx, actor, now, &NewPerson { role: Some(Role::Admin), ..admin }, scheme)
+            audit::record(
+                tx,
+                now,
+                actor,
+                "school.setup",
+                Some(&name),
+                json!({"mail_domain": domain}),
+            )
+            .map_err(sql)?;
+            self.insert_person(
+                tx,
+                actor,
+                now,
+                &NewPerson {
+                    role: Some(Role::Admin),
+                    ..admin
+                },
+                scheme,
+            )
         })?;
-        self.person(id)?.ok_or_else(|| Error::NotFound(format!("person #{id}")))
+        self.person(id)?
+            .ok_or_else(|| Error::NotFound(format!("person #{id}")))
     }
 }
 
 fn get_setting(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<String>> {
-    tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()
+    tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
 }
 
 fn set_setting(tx: &Transaction<'_>, key: &str, value: &str) -> rusqlite::Result<()> {
@@ -680,4 +917,39 @@ fn set_setting(tx: &Transaction<'_>, key: &str, value: &str) -> rusqlite::Result
         params![key, value],
     )?;
     Ok(())
+}
+
+/// Directory changes inside one transaction; see [`Store::batch`].
+pub struct Batch<'s, 't> {
+    store: &'s Store,
+    tx: &'s Transaction<'t>,
+    actor: &'s Actor,
+    now: i64,
+}
+
+impl Batch<'_, '_> {
+    /// Creates a person; returns the id and the login given.
+    pub fn create_person(
+        &mut self,
+        new: &NewPerson,
+        scheme: &LoginScheme,
+    ) -> Result<(i64, String)> {
+        let id = self
+            .store
+            .insert_person(self.tx, self.actor, self.now, new, scheme)?;
+        let login = self
+            .tx
+            .query_row("SELECT login FROM people WHERE id = ?1", [id], |r| r.get(0))
+            .map_err(|e| self.store.sqlite_err(e))?;
+        Ok((id, login))
+    }
+
+    pub fn create_group(&mut self, new: &NewGroup) -> Result<i64> {
+        self.store.insert_group(self.tx, self.actor, self.now, new)
+    }
+
+    pub fn add_member(&mut self, group: &str, login: &str, role: MemberRole) -> Result<bool> {
+        self.store
+            .change_member_in(self.tx, self.actor, self.now, group, login, role, true)
+    }
 }

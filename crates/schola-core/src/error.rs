@@ -23,7 +23,11 @@ pub enum Error {
         "the database {path} was written by a newer Schola (schema version {found}, this build knows up to {known}); \
          install the newer Schola again or restore the backup taken before the upgrade"
     )]
-    NewerSchema { path: PathBuf, found: i64, known: i64 },
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
 
     #[error("the disk holding {path} is full; nothing was changed; free some space and try again")]
     DiskFull { path: PathBuf },
@@ -34,17 +38,28 @@ pub enum Error {
     )]
     ReadOnly { path: PathBuf },
 
-    #[error("the database {path} is busy (another process holds a write lock for too long); try again")]
+    #[error(
+        "the database {path} is busy (another process holds a write lock for too long); try again"
+    )]
     Busy { path: PathBuf },
 
     #[error("cannot open the database {path}: {source}")]
-    Open { path: PathBuf, source: rusqlite::Error },
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 
     #[error("database {path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
 
     #[error("password hashing failed: {0}")]
     Hash(String),
@@ -55,7 +70,10 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { what: what.into(), source }
+        Error::Io {
+            what: what.into(),
+            source,
+        }
     }
 
     /// Turns a SQLite error into the error an admin can act on (full disk, read-only file, …).
@@ -66,7 +84,9 @@ impl Error {
             Some(ErrorCode::DiskFull) => Error::DiskFull { path },
             Some(ErrorCode::ReadOnly) => Error::ReadOnly { path },
             Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => Error::Busy { path },
-            Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => Error::Open { path, source: e },
+            Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
+                Error::Open { path, source: e }
+            }
             _ => Error::Sqlite { path, source: e },
         }
     }

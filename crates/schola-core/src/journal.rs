@@ -62,14 +62,21 @@ impl Store {
     /// The newest sequence number (0 for an empty journal).
     pub fn journal_head(&self) -> Result<i64> {
         let conn = self.conn()?;
-        conn.query_row("SELECT coalesce(max(seq), 0) FROM journal", [], |r| r.get(0)).map_err(|e| self.sqlite_err(e))
+        conn.query_row("SELECT coalesce(max(seq), 0) FROM journal", [], |r| {
+            r.get(0)
+        })
+        .map_err(|e| self.sqlite_err(e))
     }
 
     /// Where `consumer` has got to (0 if it has never read).
     pub fn journal_cursor(&self, consumer: &str) -> Result<i64> {
         let conn = self.conn()?;
         let seq = conn
-            .query_row("SELECT seq FROM journal_cursors WHERE consumer = ?1", [consumer], |r| r.get(0))
+            .query_row(
+                "SELECT seq FROM journal_cursors WHERE consumer = ?1",
+                [consumer],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| self.sqlite_err(e))?;
         Ok(seq.unwrap_or(0))
@@ -102,7 +109,9 @@ impl Store {
         let mut handled = 0;
         loop {
             let entries = self.journal_since(cursor, batch)?;
-            let Some(last) = entries.last().map(|e| e.seq) else { return Ok(handled) };
+            let Some(last) = entries.last().map(|e| e.seq) else {
+                return Ok(handled);
+            };
             for e in &entries {
                 handle(e)?;
                 handled += 1;

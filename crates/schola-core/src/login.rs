@@ -29,7 +29,9 @@ impl LoginScheme {
         let mut rest = s;
         while !rest.is_empty() {
             if let Some(after) = rest.strip_prefix('{') {
-                let end = after.find('}').ok_or_else(|| format!("'{s}' has an unclosed '{{'"))?;
+                let end = after
+                    .find('}')
+                    .ok_or_else(|| format!("'{s}' has an unclosed '{{'"))?;
                 parts.push(match &after[..end] {
                     "given" => Part::Given,
                     "family" => Part::Family,
@@ -43,13 +45,18 @@ impl LoginScheme {
             } else {
                 let c = rest.chars().next().unwrap_or('.');
                 if !matches!(c, '.' | '-' | '_') {
-                    return Err(format!("'{c}' is not allowed between placeholders (use '.', '-' or '_')"));
+                    return Err(format!(
+                        "'{c}' is not allowed between placeholders (use '.', '-' or '_')"
+                    ));
                 }
                 parts.push(Part::Literal(c));
                 rest = &rest[c.len_utf8()..];
             }
         }
-        if !parts.iter().any(|p| matches!(p, Part::Given | Part::Family)) {
+        if !parts
+            .iter()
+            .any(|p| matches!(p, Part::Given | Part::Family))
+        {
             return Err(format!("'{s}' must contain {{given}} or {{family}}"));
         }
         Ok(LoginScheme(parts))
@@ -73,13 +80,21 @@ impl LoginScheme {
         // leave room for a counter
         let out: String = out.chars().take(MAX_LOGIN_LEN - 3).collect();
         let out = out.trim_end_matches(['.', '-', '_']).to_string();
-        if out.is_empty() || !out.starts_with(|c: char| c.is_ascii_alphabetic()) { None } else { Some(out) }
+        if out.is_empty() || !out.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            None
+        } else {
+            Some(out)
+        }
     }
 }
 
 /// `base`, `base2`, `base3`, …
 pub fn with_counter(base: &str, n: u32) -> String {
-    if n <= 1 { base.to_string() } else { format!("{base}{n}") }
+    if n <= 1 {
+        base.to_string()
+    } else {
+        format!("{base}{n}")
+    }
 }
 
 /// Lower-case ASCII letters, digits and hyphens from a name part.
@@ -130,16 +145,29 @@ pub fn validate_login(login: &str) -> Result<(), String> {
         return Err("the login is empty".into());
     }
     if login.len() > MAX_LOGIN_LEN {
-        return Err(format!("the login '{login}' is longer than {MAX_LOGIN_LEN} characters"));
+        return Err(format!(
+            "the login '{login}' is longer than {MAX_LOGIN_LEN} characters"
+        ));
     }
     if !login.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err(format!("the login '{login}' must start with a lower-case letter a-z"));
+        return Err(format!(
+            "the login '{login}' must start with a lower-case letter a-z"
+        ));
     }
-    if let Some(c) = login.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))) {
-        return Err(format!("the login '{}' contains '{}'; use a-z, 0-9, '.', '-' and '_'", login.escape_debug(), c.escape_debug()));
+    if let Some(c) = login
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_')))
+    {
+        return Err(format!(
+            "the login '{}' contains '{}'; use a-z, 0-9, '.', '-' and '_'",
+            login.escape_debug(),
+            c.escape_debug()
+        ));
     }
     if login.ends_with(['.', '-', '_']) {
-        return Err(format!("the login '{login}' must not end with '.', '-' or '_'"));
+        return Err(format!(
+            "the login '{login}' must not end with '.', '-' or '_'"
+        ));
     }
     Ok(())
 }
@@ -159,7 +187,10 @@ mod tests {
         assert_eq!(login("Zoë", "Ößwald"), "zoe.oesswald");
         assert_eq!(login("Renée", "D'Hondt"), "renee.dhondt");
         assert_eq!(login("Łukasz", "Søren"), "lukasz.soren");
-        assert_eq!(login("Anne-Sophie", "van der Berg"), "anne-sophie.van-der-berg");
+        assert_eq!(
+            login("Anne-Sophie", "van der Berg"),
+            "anne-sophie.van-der-berg"
+        );
         assert_eq!(login("François", "Lefèvre"), "francois.lefevre");
         assert_eq!(login("Дмитрий", "Иванов"), "dmitrii.ivanov");
         assert_eq!(login("Ayşe", "Yılmaz"), "ayse.yilmaz");
@@ -172,7 +203,11 @@ mod tests {
         let s = LoginScheme::parse("{family}_{given}").unwrap();
         assert_eq!(s.base_login("Anna", "Müller").unwrap(), "mueller_anna");
         assert!(LoginScheme::parse("{given}+{family}").is_err());
-        assert!(LoginScheme::parse("{vorname}").unwrap_err().contains("unknown placeholder"));
+        assert!(
+            LoginScheme::parse("{vorname}")
+                .unwrap_err()
+                .contains("unknown placeholder")
+        );
         assert!(LoginScheme::parse("{g}.{f}").is_err());
     }
 
@@ -187,14 +222,20 @@ mod tests {
     #[test]
     fn names_without_letters_give_no_login() {
         assert_eq!(LoginScheme::default().base_login("", "'"), None);
-        assert_eq!(LoginScheme::parse("{given}").unwrap().base_login("42", "x"), None);
+        assert_eq!(
+            LoginScheme::parse("{given}").unwrap().base_login("42", "x"),
+            None
+        );
     }
 
     #[test]
     fn login_validation_names_the_problem() {
         assert!(validate_login("anna.mueller").is_ok());
         assert!(validate_login("Anna").unwrap_err().contains("lower-case"));
-        assert!(validate_login("anna müller").unwrap_err().contains("'ü'") || validate_login("anna müller").unwrap_err().contains("' '"));
+        assert!(
+            validate_login("anna müller").unwrap_err().contains("'ü'")
+                || validate_login("anna müller").unwrap_err().contains("' '")
+        );
         assert!(validate_login(&"a".repeat(33)).unwrap_err().contains("32"));
     }
 }

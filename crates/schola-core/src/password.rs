@@ -17,21 +17,26 @@ use crate::config::Argon2Config;
 use crate::error::{Error, Result};
 
 fn hasher(cfg: Argon2Config) -> Result<Argon2<'static>> {
-    let params = Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None).map_err(|e| Error::Hash(e.to_string()))?;
+    let params = Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None)
+        .map_err(|e| Error::Hash(e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
 /// Hashes a password with a fresh random salt; returns the PHC string
 /// (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub fn hash_password(cfg: Argon2Config, password: &str) -> Result<String> {
-    let h = hasher(cfg)?.hash_password(password.as_bytes()).map_err(|e| Error::Hash(e.to_string()))?;
+    let h = hasher(cfg)?
+        .hash_password(password.as_bytes())
+        .map_err(|e| Error::Hash(e.to_string()))?;
     Ok(h.to_string())
 }
 
 /// True if `password` matches the PHC string. The parameters come from the string itself, so
 /// hashes made with older settings keep working.
 pub fn verify_password(phc: &str, password: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), phc)
+        .is_ok()
 }
 
 /// A hash of a password nobody has, verified when a login does not exist so that an unknown
@@ -110,7 +115,9 @@ impl PasswordPool {
             let _ = done.send(out);
         });
         match self.tx.try_send(job) {
-            Ok(()) => wait.await.map_err(|_| Error::Hash("the hashing thread stopped".into())),
+            Ok(()) => wait
+                .await
+                .map_err(|_| Error::Hash("the hashing thread stopped".into())),
             Err(TrySendError::Full(_)) => {
                 self.queued.fetch_sub(1, Ordering::Relaxed);
                 Err(Error::Overloaded)
@@ -147,9 +154,32 @@ pub struct PasswordPolicy {
 pub const MAX_PASSWORD_CHARS: usize = 256;
 
 const COMMON: &[&str] = &[
-    "123456", "12345678", "123456789", "1234567890", "password", "passwort", "wachtwoord", "motdepasse",
-    "qwertz", "qwerty", "azerty", "hallo123", "schule", "schule123", "school", "ecole", "iloveyou",
-    "abc123", "111111", "000000", "letmein", "welcome", "willkommen", "bienvenue", "passwort1", "password1",
+    "123456",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "password",
+    "passwort",
+    "wachtwoord",
+    "motdepasse",
+    "qwertz",
+    "qwerty",
+    "azerty",
+    "hallo123",
+    "schule",
+    "schule123",
+    "school",
+    "ecole",
+    "iloveyou",
+    "abc123",
+    "111111",
+    "000000",
+    "letmein",
+    "welcome",
+    "willkommen",
+    "bienvenue",
+    "passwort1",
+    "password1",
 ];
 
 impl PasswordPolicy {
@@ -157,10 +187,15 @@ impl PasswordPolicy {
     pub fn check(&self, login: &str, password: &str) -> Result<(), String> {
         let n = password.chars().count();
         if n < self.min_length {
-            return Err(format!("the password must have at least {} characters (it has {n})", self.min_length));
+            return Err(format!(
+                "the password must have at least {} characters (it has {n})",
+                self.min_length
+            ));
         }
         if n > MAX_PASSWORD_CHARS {
-            return Err(format!("the password must have at most {MAX_PASSWORD_CHARS} characters"));
+            return Err(format!(
+                "the password must have at most {MAX_PASSWORD_CHARS} characters"
+            ));
         }
         if password.chars().any(char::is_control) {
             return Err("the password contains a control character".into());
@@ -169,7 +204,9 @@ impl PasswordPolicy {
         if !login.is_empty() && lower.contains(&login.to_lowercase()) {
             return Err("the password must not contain the login name".into());
         }
-        if COMMON.contains(&lower.as_str()) || lower.chars().all(|c| Some(c) == lower.chars().next()) {
+        if COMMON.contains(&lower.as_str())
+            || lower.chars().all(|c| Some(c) == lower.chars().next())
+        {
             return Err("this password is too easy to guess".into());
         }
         Ok(())
@@ -181,7 +218,11 @@ mod tests {
     use super::*;
 
     /// Small parameters keep unit tests fast; the format is the same.
-    const FAST: Argon2Config = Argon2Config { memory_kib: 64, iterations: 1, parallelism: 1 };
+    const FAST: Argon2Config = Argon2Config {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
 
     #[test]
     fn hash_is_a_phc_string_that_verifies() {
@@ -196,7 +237,11 @@ mod tests {
     async fn pool_verifies_and_treats_unknown_logins_as_wrong() {
         let pool = PasswordPool::new(2, 8, FAST).unwrap();
         let h = pool.hash("Lehrerzimmer-42".into()).await.unwrap();
-        assert!(pool.verify(Some(h.clone()), "Lehrerzimmer-42".into()).await.unwrap());
+        assert!(
+            pool.verify(Some(h.clone()), "Lehrerzimmer-42".into())
+                .await
+                .unwrap()
+        );
         assert!(!pool.verify(Some(h), "wrong".into()).await.unwrap());
         assert!(!pool.verify(None, "Lehrerzimmer-42".into()).await.unwrap());
     }
@@ -207,9 +252,14 @@ mod tests {
         // enough that the fourth of four simultaneous verifies finds the queue full
         let pool = PasswordPool::new(1, 1, Argon2Config::default()).unwrap();
         let h = hash_password(FAST, "x").unwrap();
-        let jobs: Vec<_> = (0..4).map(|_| pool.verify(Some(h.clone()), "x".into())).collect();
+        let jobs: Vec<_> = (0..4)
+            .map(|_| pool.verify(Some(h.clone()), "x".into()))
+            .collect();
         let results = futures_join_all(jobs).await;
-        assert!(results.iter().any(|r| matches!(r, Err(Error::Overloaded))), "{results:?}");
+        assert!(
+            results.iter().any(|r| matches!(r, Err(Error::Overloaded))),
+            "{results:?}"
+        );
         assert!(results.iter().any(|r| matches!(r, Ok(true))), "{results:?}");
         assert_eq!(pool.queued(), 0);
     }
@@ -228,7 +278,11 @@ mod tests {
                     }
                 }
             }
-            if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
         })
         .await;
         out.into_iter().map(|o| o.unwrap()).collect()
@@ -238,10 +292,30 @@ mod tests {
     fn policy_explains_refusals() {
         let p = PasswordPolicy { min_length: 8 };
         assert!(p.check("anna.mueller", "Sonnenblume-7").is_ok());
-        assert!(p.check("anna.mueller", "kurz").unwrap_err().contains("at least 8"));
-        assert!(p.check("anna.mueller", "xxANNA.MUELLERxx").unwrap_err().contains("login"));
-        assert!(p.check("anna.mueller", "passwort").unwrap_err().contains("guess"));
-        assert!(p.check("anna.mueller", "aaaaaaaaaa").unwrap_err().contains("guess"));
-        assert!(p.check("anna.mueller", "abc\u{7}defghij").unwrap_err().contains("control"));
+        assert!(
+            p.check("anna.mueller", "kurz")
+                .unwrap_err()
+                .contains("at least 8")
+        );
+        assert!(
+            p.check("anna.mueller", "xxANNA.MUELLERxx")
+                .unwrap_err()
+                .contains("login")
+        );
+        assert!(
+            p.check("anna.mueller", "passwort")
+                .unwrap_err()
+                .contains("guess")
+        );
+        assert!(
+            p.check("anna.mueller", "aaaaaaaaaa")
+                .unwrap_err()
+                .contains("guess")
+        );
+        assert!(
+            p.check("anna.mueller", "abc\u{7}defghij")
+                .unwrap_err()
+                .contains("control")
+        );
     }
 }

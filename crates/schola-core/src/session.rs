@@ -40,7 +40,12 @@ fn hash(token: &str) -> Vec<u8> {
 }
 
 impl Store {
-    pub fn create_session(&self, person_id: i64, addr: Option<&str>, user_agent: Option<&str>) -> Result<NewSession> {
+    pub fn create_session(
+        &self,
+        person_id: i64,
+        addr: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<NewSession> {
         let now = self.now();
         let token = random_token(32);
         let csrf = random_token(32);
@@ -68,26 +73,40 @@ impl Store {
                 .and_then(|mut s| s.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).optional())
                 .map_err(|e| self.sqlite_err(e))?
         };
-        let Some((person_id, csrf, created_at, last_seen)) = row else { return Ok(None) };
+        let Some((person_id, csrf, created_at, last_seen)) = row else {
+            return Ok(None);
+        };
         let expired = now - last_seen > policy.idle_secs || now - created_at > policy.max_secs;
-        let person = if expired { None } else { self.person(person_id)?.filter(Person::is_active) };
+        let person = if expired {
+            None
+        } else {
+            self.person(person_id)?.filter(Person::is_active)
+        };
         let Some(person) = person else {
             self.end_session(token)?;
             return Ok(None);
         };
         if now - last_seen >= TOUCH_EVERY_SECS {
             self.write(|tx| {
-                tx.execute("UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1", params![id, now])
-                    .map_err(|e| self.sqlite_err(e))?;
+                tx.execute(
+                    "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1",
+                    params![id, now],
+                )
+                .map_err(|e| self.sqlite_err(e))?;
                 Ok(())
             })?;
         }
-        Ok(Some(Session { person, csrf, created_at }))
+        Ok(Some(Session {
+            person,
+            csrf,
+            created_at,
+        }))
     }
 
     pub fn end_session(&self, token: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [hash(token)]).map_err(|e| self.sqlite_err(e))?;
+            tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [hash(token)])
+                .map_err(|e| self.sqlite_err(e))?;
             Ok(())
         })
     }

@@ -24,13 +24,25 @@ pub struct Rule {
 }
 
 /// The same login from the same address: the classic guesser.
-pub const PAIR: Rule = Rule { free: 3, cap: 15 * 60, forget_after: 24 * 3600 };
+pub const PAIR: Rule = Rule {
+    free: 3,
+    cap: 15 * 60,
+    forget_after: 24 * 3600,
+};
 /// One login from anywhere: slows a guesser with many addresses, but never locks the owner out
 /// for long.
-pub const ACCOUNT: Rule = Rule { free: 5, cap: 15, forget_after: 3600 };
+pub const ACCOUNT: Rule = Rule {
+    free: 5,
+    cap: 15,
+    forget_after: 3600,
+};
 /// One address trying many logins (password spraying). Computer rooms give every PC its own
 /// address, so this is generous.
-pub const ADDRESS: Rule = Rule { free: 30, cap: 5 * 60, forget_after: 3600 };
+pub const ADDRESS: Rule = Rule {
+    free: 30,
+    cap: 5 * 60,
+    forget_after: 3600,
+};
 
 impl Rule {
     pub fn delay(&self, failures: i64) -> i64 {
@@ -68,7 +80,11 @@ pub fn address_key(addr: Option<IpAddr>) -> String {
 
 fn keys(login: &str, addr: &str) -> [(String, Rule); 3] {
     let login = login.to_lowercase();
-    [(format!("pair:{login}|{addr}"), PAIR), (format!("account:{login}"), ACCOUNT), (format!("address:{addr}"), ADDRESS)]
+    [
+        (format!("pair:{login}|{addr}"), PAIR),
+        (format!("account:{login}"), ACCOUNT),
+        (format!("address:{addr}"), ADDRESS),
+    ]
 }
 
 impl Store {
@@ -84,7 +100,11 @@ impl Store {
                 .map_err(|e| self.sqlite_err(e))?;
             wait = wait.max(until.unwrap_or(0) - now);
         }
-        Ok(if wait > 0 { Gate::Wait(wait) } else { Gate::Open })
+        Ok(if wait > 0 {
+            Gate::Wait(wait)
+        } else {
+            Gate::Open
+        })
     }
 
     /// Counts a verified failure against the pair, the account and the address.
@@ -134,7 +154,11 @@ impl Store {
         drop(conn);
         if any {
             self.write(|tx| {
-                tx.execute("DELETE FROM throttle WHERE key IN (?1, ?2)", [&pair, &account]).map_err(|e| self.sqlite_err(e))?;
+                tx.execute(
+                    "DELETE FROM throttle WHERE key IN (?1, ?2)",
+                    [&pair, &account],
+                )
+                .map_err(|e| self.sqlite_err(e))?;
                 Ok(())
             })?;
         }
@@ -162,23 +186,38 @@ mod tests {
         // 100 wrong passwords in a row, one per second, from the classroom PC
         for _ in 0..100 {
             if store.signin_gate("anna.mueller", "10.0.0.7").unwrap() == Gate::Open {
-                store.record_signin_failure("anna.mueller", "10.0.0.7").unwrap();
+                store
+                    .record_signin_failure("anna.mueller", "10.0.0.7")
+                    .unwrap();
                 verified += 1;
             }
             clock.advance(1);
         }
-        assert!(verified < 15, "only {verified} of 100 guesses were even checked");
-        assert!(matches!(store.signin_gate("anna.mueller", "10.0.0.7").unwrap(), Gate::Wait(w) if w > 15));
+        assert!(
+            verified < 15,
+            "only {verified} of 100 guesses were even checked"
+        );
+        assert!(
+            matches!(store.signin_gate("anna.mueller", "10.0.0.7").unwrap(), Gate::Wait(w) if w > 15)
+        );
         // the owner at home
         match store.signin_gate("anna.mueller", "192.0.2.1").unwrap() {
             Gate::Open => {}
             Gate::Wait(w) => assert!(w <= ACCOUNT.cap, "owner waits {w}s"),
         }
         clock.advance(ACCOUNT.cap);
-        assert_eq!(store.signin_gate("anna.mueller", "192.0.2.1").unwrap(), Gate::Open);
-        store.record_signin_success("anna.mueller", "192.0.2.1").unwrap();
+        assert_eq!(
+            store.signin_gate("anna.mueller", "192.0.2.1").unwrap(),
+            Gate::Open
+        );
+        store
+            .record_signin_success("anna.mueller", "192.0.2.1")
+            .unwrap();
         // a classmate at another PC is not affected at all
-        assert_eq!(store.signin_gate("ben.schulz", "10.0.0.8").unwrap(), Gate::Open);
+        assert_eq!(
+            store.signin_gate("ben.schulz", "10.0.0.8").unwrap(),
+            Gate::Open
+        );
     }
 
     #[test]
@@ -188,7 +227,10 @@ mod tests {
             store.record_signin_failure("ben", "10.0.0.1").unwrap();
         }
         clock.advance(PAIR.forget_after + 1);
-        assert_eq!(store.record_signin_failure("ben", "10.0.0.1").unwrap(), Gate::Open);
+        assert_eq!(
+            store.record_signin_failure("ben", "10.0.0.1").unwrap(),
+            Gate::Open
+        );
     }
 
     #[test]

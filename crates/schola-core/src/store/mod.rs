@@ -86,9 +86,16 @@ impl Store {
             && !dir.as_os_str().is_empty()
             && !dir.exists()
         {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
         }
-        let store = Store { inner: Arc::new(Inner { path: path.to_path_buf(), idle: Mutex::new(Vec::new()), clock }) };
+        let store = Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                idle: Mutex::new(Vec::new()),
+                clock,
+            }),
+        };
         let migration = {
             let mut conn = store.conn()?;
             schema::migrate(&mut conn, path, store.now())?
@@ -102,11 +109,21 @@ impl Store {
         if !path.exists() {
             return Err(Error::NotFound(format!("database {}", path.display())));
         }
-        let store = Store { inner: Arc::new(Inner { path: path.to_path_buf(), idle: Mutex::new(Vec::new()), clock }) };
+        let store = Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                idle: Mutex::new(Vec::new()),
+                clock,
+            }),
+        };
         let conn = store.conn()?;
         let v = schema::version(&conn, path)?;
         if v > LATEST_VERSION {
-            return Err(Error::NewerSchema { path: path.to_path_buf(), found: v, known: LATEST_VERSION });
+            return Err(Error::NewerSchema {
+                path: path.to_path_buf(),
+                found: v,
+                known: LATEST_VERSION,
+            });
         }
         drop(conn);
         Ok(store)
@@ -135,13 +152,18 @@ impl Store {
             Some(c) => c,
             None => open_connection(&self.inner.path)?,
         };
-        Ok(Conn { conn: Some(conn), store: &self.inner })
+        Ok(Conn {
+            conn: Some(conn),
+            store: &self.inner,
+        })
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: all of it is written, or none of it.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| self.sqlite_err(e))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.sqlite_err(e))?;
         let out = f(&tx)?;
         tx.commit().map_err(|e| self.sqlite_err(e))?;
         Ok(out)
@@ -150,8 +172,10 @@ impl Store {
     /// Checks that the database answers (for `/readyz`).
     pub fn ping(&self) -> Result<()> {
         let conn = self.conn()?;
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-            .map_err(|e| self.sqlite_err(e))?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| self.sqlite_err(e))?;
         Ok(())
     }
 
@@ -163,9 +187,12 @@ impl Store {
 }
 
 fn open_connection(path: &Path) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::from_sqlite(path, e))?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| Error::from_sqlite(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| Error::from_sqlite(path, e))?;
     // journal_mode=WAL is persistent in the file; setting it on a read-only file fails, which is
     // reported on the first write instead, so errors here are not fatal.
     let _ = conn.pragma_update(None, "journal_mode", "WAL");
@@ -194,7 +221,8 @@ pub(crate) mod testing {
     pub fn store() -> (Store, ManualClock, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(1_788_246_000);
-        let (store, _) = Store::open_with_clock(&dir.path().join("schola.db"), Arc::new(clock.clone())).unwrap();
+        let (store, _) =
+            Store::open_with_clock(&dir.path().join("schola.db"), Arc::new(clock.clone())).unwrap();
         (store, clock, dir)
     }
 }

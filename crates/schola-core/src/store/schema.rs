@@ -115,18 +115,28 @@ CREATE TABLE throttle (
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub(super) fn version(conn: &Connection, path: &Path) -> Result<i64> {
-    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| Error::from_sqlite(path, e))
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| Error::from_sqlite(path, e))
 }
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path, now: i64) -> Result<Option<Migration>> {
     apply(conn, path, now, MIGRATIONS)
 }
 
-fn apply(conn: &mut Connection, path: &Path, now: i64, migrations: &[&str]) -> Result<Option<Migration>> {
+fn apply(
+    conn: &mut Connection,
+    path: &Path,
+    now: i64,
+    migrations: &[&str],
+) -> Result<Option<Migration>> {
     let latest = migrations.len() as i64;
     let from = version(conn, path)?;
     if from > latest {
-        return Err(Error::NewerSchema { path: path.to_path_buf(), found: from, known: latest });
+        return Err(Error::NewerSchema {
+            path: path.to_path_buf(),
+            found: from,
+            known: latest,
+        });
     }
     if from == latest {
         return Ok(None);
@@ -140,27 +150,41 @@ fn apply(conn: &mut Connection, path: &Path, now: i64, migrations: &[&str]) -> R
     };
     for (i, sql) in migrations.iter().enumerate() {
         let target = i as i64 + 1;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| Error::from_sqlite(path, e))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| Error::from_sqlite(path, e))?;
         // Another daemon may have migrated while we waited for the lock.
-        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| Error::from_sqlite(path, e))?;
+        let current: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| Error::from_sqlite(path, e))?;
         if current >= target {
             continue;
         }
-        tx.execute_batch(sql).map_err(|e| Error::from_sqlite(path, e))?;
-        tx.pragma_update(None, "user_version", target).map_err(|e| Error::from_sqlite(path, e))?;
+        tx.execute_batch(sql)
+            .map_err(|e| Error::from_sqlite(path, e))?;
+        tx.pragma_update(None, "user_version", target)
+            .map_err(|e| Error::from_sqlite(path, e))?;
         tx.commit().map_err(|e| Error::from_sqlite(path, e))?;
     }
-    Ok(Some(Migration { from, to: latest, backup }))
+    Ok(Some(Migration {
+        from,
+        to: latest,
+        backup,
+    }))
 }
 
 fn backup_path(path: &Path, from: i64, now: i64) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "schola.db".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "schola.db".into());
     path.with_file_name(format!("{name}.v{from}-{now}.bak"))
 }
 
 pub(super) fn online_backup(conn: &Connection, path: &Path, dest: &Path) -> Result<()> {
     let mut out = Connection::open(dest).map_err(|e| Error::from_sqlite(dest, e))?;
-    let backup = rusqlite::backup::Backup::new(conn, &mut out).map_err(|e| Error::from_sqlite(dest, e))?;
+    let backup =
+        rusqlite::backup::Backup::new(conn, &mut out).map_err(|e| Error::from_sqlite(dest, e))?;
     backup
         .run_to_completion(256, std::time::Duration::from_millis(5), None)
         .map_err(|e| Error::from_sqlite(path, e))?;
@@ -176,7 +200,14 @@ mod tests {
     fn fresh_database_gets_latest_schema_without_backup() {
         let dir = tempfile::tempdir().unwrap();
         let (_, m) = Store::open(&dir.path().join("s.db")).unwrap();
-        assert_eq!(m, Some(Migration { from: 0, to: LATEST_VERSION, backup: None }));
+        assert_eq!(
+            m,
+            Some(Migration {
+                from: 0,
+                to: LATEST_VERSION,
+                backup: None
+            })
+        );
         let (_, again) = Store::open(&dir.path().join("s.db")).unwrap();
         assert_eq!(again, None);
     }
@@ -187,12 +218,15 @@ mod tests {
         let path = dir.path().join("s.db");
         {
             let c = Connection::open(&path).unwrap();
-            c.execute_batch("CREATE TABLE x(a); PRAGMA user_version = 99;").unwrap();
+            c.execute_batch("CREATE TABLE x(a); PRAGMA user_version = 99;")
+                .unwrap();
         }
         let e = Store::open(&path).unwrap_err().to_string();
         assert!(e.contains("newer Schola") && e.contains("99"), "{e}");
         let c = Connection::open(&path).unwrap();
-        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, 99);
     }
 
@@ -203,17 +237,29 @@ mod tests {
         let mut c = Connection::open(&path).unwrap();
         let v1 = [MIGRATIONS[0]];
         apply(&mut c, &path, 0, &v1).unwrap();
-        c.execute("INSERT INTO settings VALUES ('school_name', 'Kept')", []).unwrap();
+        c.execute("INSERT INTO settings VALUES ('school_name', 'Kept')", [])
+            .unwrap();
         let v2 = [MIGRATIONS[0], "ALTER TABLE settings ADD COLUMN note TEXT"];
         let m = apply(&mut c, &path, 1234, &v2).unwrap().unwrap();
         assert_eq!((m.from, m.to), (1, 2));
         let bak = m.backup.unwrap();
-        assert!(bak.to_string_lossy().ends_with("s.db.v1-1234.bak"), "{}", bak.display());
+        assert!(
+            bak.to_string_lossy().ends_with("s.db.v1-1234.bak"),
+            "{}",
+            bak.display()
+        );
         let b = Connection::open(&bak).unwrap();
-        let (v, name): (i64, String) =
-            b.query_row("SELECT (SELECT user_version FROM pragma_user_version), value FROM settings", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let (v, name): (i64, String) = b
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version), value FROM settings",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
         assert_eq!((v, name.as_str()), (1, "Kept"));
-        let note: Option<String> = c.query_row("SELECT note FROM settings", [], |r| r.get(0)).unwrap();
+        let note: Option<String> = c
+            .query_row("SELECT note FROM settings", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(note, None);
     }
 
@@ -223,11 +269,20 @@ mod tests {
         let path = dir.path().join("s.db");
         let mut c = Connection::open(&path).unwrap();
         // a table that clashes with migration 1 makes it fail part-way
-        c.execute_batch("CREATE TABLE groups(x); INSERT INTO groups VALUES (1);").unwrap();
+        c.execute_batch("CREATE TABLE groups(x); INSERT INTO groups VALUES (1);")
+            .unwrap();
         assert!(migrate(&mut c, &path, 0).is_err());
-        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, 0);
-        let tables: i64 = c.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'settings'", [], |r| r.get(0)).unwrap();
+        let tables: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'settings'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
         assert_eq!(tables, 0, "the half-applied migration was rolled back");
     }
 }
