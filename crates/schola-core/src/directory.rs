@@ -953,3 +953,7 @@ impl Batch<'_, '_> {
             .change_member_in(self.tx, self.actor, self.now, group, login, role, true)
     }
 }
+
+#[cfg(test)]
+#[path = "directory_tests.rs"]
+mod tests;
