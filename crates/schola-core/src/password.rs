@@ -204,9 +204,7 @@ impl PasswordPolicy {
         if !login.is_empty() && lower.contains(&login.to_lowercase()) {
             return Err("the password must not contain the login name".into());
         }
-        if COMMON.contains(&lower.as_str())
-            || lower.chars().all(|c| Some(c) == lower.chars().next())
-        {
+        if COMMON.contains(&lower.as_str()) || lower.chars().all(|c| lower.starts_with(c)) {
             return Err("this password is too easy to guess".into());
         }
         Ok(())

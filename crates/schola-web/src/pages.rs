@@ -185,7 +185,9 @@ async fn school_name(state: &Data) -> Result<String, PageError> {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .route("/healthz", web::head().to(healthz))
         .route("/readyz", web::get().to(readyz))
+        .route("/readyz", web::head().to(readyz))
         .route("/static/schola.css", web::get().to(stylesheet))
         .route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login_submit))

@@ -1,6 +1,8 @@
 //! Integration tests of schola-web: the real binary over real HTTPS. One test binary for the
 //! crate (see kit.rs for the harness); add new tests here rather than new files in tests/.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
+
 mod kit;
 
 use std::net::IpAddr;
