@@ -514,3 +514,38 @@ fn rusqlite_free_bump(db: &std::path::Path) -> bool {
         .expect("sqlite3 is needed for this test: run scripts/install-test-deps");
     out.status.success()
 }
+
+#[test]
+fn only_tls_1_2_and_1_3_are_offered() {
+    let s = Server::start("");
+    let hostport = s.url.trim_start_matches("https://").to_string();
+    let handshake = |version: &str| {
+        let out = std::process::Command::new("openssl")
+            .args([
+                "s_client",
+                "-connect",
+                &hostport,
+                version,
+                "-cipher",
+                "DEFAULT:@SECLEVEL=0",
+                "-brief",
+            ])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("openssl is needed for this test: run scripts/install-test-deps");
+        let text = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        (
+            out.status.success() && text.contains("CONNECTION ESTABLISHED"),
+            text,
+        )
+    };
+    for ok in ["-tls1_2", "-tls1_3"] {
+        let (connected, text) = handshake(ok);
+        assert!(connected, "{ok} should work:\n{text}");
+    }
+    for old in ["-tls1", "-tls1_1"] {
+        let (connected, text) = handshake(old);
+        assert!(!connected, "{old} must be refused:\n{text}");
+    }
+}
