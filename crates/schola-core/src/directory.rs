@@ -434,7 +434,7 @@ impl Store {
             .and_then(|mut s| s.query_row(p, |r| r.get(0)))
             .map_err(|e| self.sqlite_err(e))?;
         let sql = format!(
-            "SELECT {PERSON_COLUMNS} FROM people WHERE {cond} ORDER BY family_name, given_name, id LIMIT ?5 OFFSET ?6"
+            "SELECT {PERSON_COLUMNS} FROM people WHERE {cond} ORDER BY family_name COLLATE schola_name, given_name COLLATE schola_name, id LIMIT ?5 OFFSET ?6"
         );
         let people = conn
             .prepare_cached(&sql)
@@ -787,7 +787,7 @@ impl Store {
             .join(", ");
         let sql = format!(
             "SELECT {cols}, m.role FROM group_members m JOIN people p ON p.id = m.person_id JOIN groups g ON g.id = m.group_id
-             WHERE g.name = ?1 ORDER BY m.role DESC, p.family_name, p.given_name"
+             WHERE g.name = ?1 ORDER BY m.role DESC, p.family_name COLLATE schola_name, p.given_name COLLATE schola_name"
         );
         conn.prepare_cached(&sql)
             .and_then(|mut s| {
@@ -951,6 +951,11 @@ impl Batch<'_, '_> {
     pub fn add_member(&mut self, group: &str, login: &str, role: MemberRole) -> Result<bool> {
         self.store
             .change_member_in(self.tx, self.actor, self.now, group, login, role, true)
+    }
+
+    pub fn remove_member(&mut self, group: &str, login: &str, role: MemberRole) -> Result<bool> {
+        self.store
+            .change_member_in(self.tx, self.actor, self.now, group, login, role, false)
     }
 }
 

@@ -629,3 +629,23 @@ fn several_connections_write_concurrently_without_losing_anything() {
     assert_eq!(store.count_people(None).unwrap(), 100);
     assert_eq!(store.journal_head().unwrap(), 100);
 }
+
+#[test]
+fn names_sort_as_people_read_them() {
+    let (store, _, _d) = testing::store();
+    for (g, f) in [
+        ("Zeno", "Zimmer"),
+        ("Ömer", "Özdemir"),
+        ("Ada", "Ohm"),
+        ("Şule", "Şahin"),
+        ("Sam", "Sauer"),
+    ] {
+        store
+            .create_person(&actor(), person(g, f), &scheme())
+            .unwrap();
+    }
+    let (people, _) = store.list_people(&PersonFilter::default(), 10, 0).unwrap();
+    let order: Vec<&str> = people.iter().map(|p| p.family_name.as_str()).collect();
+    // as in German phone books (DIN 5007-2): Ö sorts as Oe
+    assert_eq!(order, ["Özdemir", "Ohm", "Şahin", "Sauer", "Zimmer"]);
+}

@@ -246,10 +246,11 @@ mod tests {
 
     #[tokio::test]
     async fn full_queue_turns_new_work_away_instead_of_piling_up() {
-        // one thread, room for one waiting job: the default parameters make each job slow
-        // enough that the fourth of four simultaneous verifies finds the queue full
-        let pool = PasswordPool::new(1, 1, Argon2Config::default()).unwrap();
-        let h = hash_password(FAST, "x").unwrap();
+        // one thread, room for one waiting job: a hash with the default parameters makes each
+        // verify slow enough (~20 ms) that the later of four simultaneous verifies find the
+        // queue full
+        let pool = PasswordPool::new(1, 1, FAST).unwrap();
+        let h = hash_password(Argon2Config::default(), "x").unwrap();
         let jobs: Vec<_> = (0..4)
             .map(|_| pool.verify(Some(h.clone()), "x".into()))
             .collect();

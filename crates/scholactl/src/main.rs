@@ -1,1 +1,93 @@
-fn main(){}
+//! `scholactl`, the Schola admin command line: parses the command, runs it through schola-core,
+//! and turns any failure into one line `error: …` on stderr and exit status 1.
+
+mod cli;
+mod context;
+mod demo;
+mod demo_data;
+mod group;
+mod output;
+mod setup;
+mod user;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command, ConfigCommand, GroupCommand, UserCommand};
+use crate::context::Ctx;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Ctx {
+        config_path: schola_core::Config::locate(cli.config.as_deref()),
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Init(args) => setup::init(&ctx, args),
+        Command::User(cmd) => match cmd {
+            UserCommand::Add(args) => user::add(&ctx, args),
+            UserCommand::List(args) => user::list(&ctx, args),
+            UserCommand::Show { login } => user::show(&ctx, &login),
+            UserCommand::Disable { login } => user::disable(&ctx, &login),
+            UserCommand::Enable { login } => user::enable(&ctx, &login),
+            UserCommand::Passwd {
+                login,
+                password_stdin,
+            } => user::passwd(&ctx, &login, password_stdin),
+        },
+        Command::Group(cmd) => match cmd {
+            GroupCommand::Add(args) => group::add(&ctx, args),
+            GroupCommand::List { kind } => group::list(&ctx, kind),
+            GroupCommand::Members(args) => group::members(&ctx, args),
+        },
+        Command::Config(ConfigCommand::Check) => setup::config_check(&ctx),
+        Command::Demo(args) => demo::run(&ctx, args),
+    }
+}
+
+/// The error and its causes joined with ": ", on one line. A cause whose text the message
+/// already ends with is left out (library errors often print their source themselves), and
+/// control characters are made visible.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || msg.ends_with(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    output::printable(&msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_chain_is_one_line_without_repeats() {
+        let io = std::io::Error::other("disk on fire");
+        let e = anyhow::Error::new(io)
+            .context("cannot write /x: disk on fire")
+            .context("cannot add 'Anna\nMüller'");
+        assert_eq!(
+            one_line(&e),
+            "cannot add 'Anna\\u{a}Müller': cannot write /x: disk on fire"
+        );
+    }
+}

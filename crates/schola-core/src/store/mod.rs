@@ -198,6 +198,13 @@ fn open_connection(path: &Path) -> Result<Connection> {
     let _ = conn.pragma_update(None, "journal_mode", "WAL");
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
         .map_err(|e| Error::from_sqlite(path, e))?;
+    // Names sort the way people read them: Özdemir with the O's, not after Z.
+    conn.create_collation("schola_name", |a, b| {
+        crate::login::ascii_fold(a)
+            .cmp(&crate::login::ascii_fold(b))
+            .then_with(|| a.cmp(b))
+    })
+    .map_err(|e| Error::from_sqlite(path, e))?;
     Ok(conn)
 }
 

@@ -1,0 +1,214 @@
+//! The command-line syntax of `scholactl`: clap types only; `main.rs` dispatches them to the
+//! command modules, which do the work through schola-core.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand};
+use schola_core::directory::{GroupKind, Role, Status};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scholactl",
+    version = schola_core::VERSION,
+    about = "Administer a Schola school server: set it up, manage people and groups, check the configuration, try the demo",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// The main configuration file; its conf.d/*.toml drop-ins are read too
+    /// [default: /etc/schola/schola.toml]
+    #[arg(long, global = true, env = schola_core::config::ENV_VAR, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Print machine-readable JSON on standard output instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up a new school: create the database and the first admin
+    Init(InitArgs),
+    /// Add, list, show, disable and enable people; set passwords
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Add and list groups (classes, courses, staff rooms); change members
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Check the configuration files
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Start a demo school with 650 made-up people on this computer
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The school's name as people know it, e.g. "Gesamtschule Am Lindenhof"
+    #[arg(long, value_name = "NAME")]
+    pub school_name: String,
+    /// The mail domain the school's addresses end in, e.g. lindenhof.schule.example
+    #[arg(long, value_name = "DOMAIN")]
+    pub mail_domain: String,
+    /// The first admin's login
+    #[arg(long, value_name = "LOGIN", default_value = "admin")]
+    pub admin_login: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a person; prints the login and, unless given on stdin, a new password once
+    Add(UserAddArgs),
+    /// List people, sorted by family name
+    List(UserListArgs),
+    /// Show everything about one person, with their groups
+    Show { login: String },
+    /// Disable a person: they can no longer sign in, and are purged after the grace period
+    Disable { login: String },
+    /// Enable a disabled person again (cancels the purge)
+    Enable { login: String },
+    /// Set a new password; prints a generated one once unless given on stdin
+    Passwd {
+        login: String,
+        /// Read the new password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// Given name (first name)
+    #[arg(long, value_name = "NAME")]
+    pub given: String,
+    /// Family name (last name)
+    #[arg(long, value_name = "NAME")]
+    pub family: String,
+    /// student, teacher, staff or admin
+    #[arg(long, value_name = "ROLE", default_value = "student", value_parser = parse_word::<Role>)]
+    pub role: Role,
+    /// The login; made from the names with the configured scheme when not given
+    #[arg(long, value_name = "LOGIN")]
+    pub login: Option<String>,
+    /// The id the school administration software uses for this person
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// The mail address; <login>@<school's mail domain> when not given
+    #[arg(long, value_name = "ADDRESS")]
+    pub mail: Option<String>,
+    /// Storage quota in MB; the school's default when not given
+    #[arg(long, value_name = "MB")]
+    pub quota_mb: Option<u32>,
+    /// Make the person a member of this existing group (repeat for several)
+    #[arg(long = "class", value_name = "GROUP")]
+    pub classes: Vec<String>,
+    /// Read the password from the first line of standard input instead of generating one
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserListArgs {
+    /// Only people with this role: student, teacher, staff or admin
+    #[arg(long, value_name = "ROLE", value_parser = parse_word::<Role>)]
+    pub role: Option<Role>,
+    /// Only people with this status: active or disabled
+    #[arg(long, value_name = "STATUS", value_parser = parse_word::<Status>)]
+    pub status: Option<Status>,
+    /// Only members and owners of this group
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Only people whose login or name contains this text
+    #[arg(long, value_name = "TEXT")]
+    pub query: Option<String>,
+    /// Show at most this many people
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub limit: usize,
+    /// Skip this many people first (for paging)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub offset: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Add a group
+    Add(GroupAddArgs),
+    /// List groups with their member and owner counts
+    List {
+        /// Only groups of this kind: class, course, staff or custom
+        #[arg(long, value_name = "KIND", value_parser = parse_word::<GroupKind>)]
+        kind: Option<GroupKind>,
+    },
+    /// List a group's members and owners, or add and remove some
+    Members(GroupMembersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GroupAddArgs {
+    /// Short name used for shares and lists, e.g. 5a or physik-q1
+    pub name: String,
+    /// class, course, staff or custom
+    #[arg(long, value_name = "KIND", value_parser = parse_word::<GroupKind>)]
+    pub kind: GroupKind,
+    /// The name people see, e.g. "Klasse 5a"
+    #[arg(long, value_name = "TEXT")]
+    pub display_name: Option<String>,
+    /// The id the school administration software uses for this group
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GroupMembersArgs {
+    pub name: String,
+    /// Add this person (repeat for several)
+    #[arg(long = "add", value_name = "LOGIN")]
+    pub add: Vec<String>,
+    /// Remove this person (repeat for several)
+    #[arg(long = "remove", value_name = "LOGIN")]
+    pub remove: Vec<String>,
+    /// Add or remove as owner (e.g. the class teacher) instead of as member
+    #[arg(long)]
+    pub owner: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load the configuration and its drop-ins and report problems, without starting anything
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The directory holding the demo's configuration and data; made if missing
+    #[arg(long, value_name = "DIR", default_value = "./schola-demo")]
+    pub dir: PathBuf,
+    /// Address the web server listens on [default: 127.0.0.1:8443, or what the demo's
+    /// schola.toml says]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+/// Parses a word such as `student` with the core type's own parser, so the error message lists
+/// the accepted words.
+fn parse_word<T: FromStr>(s: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e: T::Err| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,730 @@
+//! The one integration-test binary of scholactl: runs the built `scholactl` against a school in a
+//! temporary directory (dev profile, cheap argon2 parameters) and checks what an admin would see.
+
+// clippy.toml allows these in #[test] functions only; the helpers below are test code too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const FAST_CONFIG: &str =
+    "profile = \"dev\"\n\n[auth.argon2]\nmemory_kib = 64\niterations = 1\nparallelism = 1\n";
+
+/// A school in a temporary directory.
+struct School {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl School {
+    /// Only the configuration; no database yet.
+    fn empty() -> School {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("schola.toml");
+        std::fs::write(&config, FAST_CONFIG).unwrap();
+        School { dir, config }
+    }
+
+    /// Set up with `init`.
+    fn new() -> School {
+        let s = School::empty();
+        s.ok(&[
+            "init",
+            "--school-name",
+            "Gesamtschule Test",
+            "--mail-domain",
+            "test.schule.example",
+        ]);
+        s
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_scholactl"));
+        c.env_remove("SCHOLA_CONFIG")
+            .arg("--config")
+            .arg(&self.config)
+            .args(args);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        succeeded(args, self.run(args))
+    }
+
+    /// Runs a command with `--json`; returns the parsed stdout.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.ok(&all);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{out}"))
+    }
+
+    /// Runs a command that must fail; returns its one-line error message.
+    fn fail(&self, args: &[&str]) -> String {
+        failed(args, self.run(args))
+    }
+
+    fn people(&self) -> Vec<Value> {
+        self.json(&["user", "list", "--limit", "100000"])
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn database(&self) -> PathBuf {
+        self.dir.path().join("state/schola.db")
+    }
+}
+
+fn succeeded(args: &[&str], out: Output) -> String {
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{args:?} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    stdout
+}
+
+/// Exit status 1, nothing on stdout, exactly one line `error: …` on stderr, no panic.
+fn failed(args: &[&str], out: Output) -> String {
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} should fail with status 1:\n{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?} printed on stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.starts_with("error: ") && stderr.ends_with('\n'),
+        "{args:?}: {stderr:?}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{args:?}: more than one line: {stderr:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr.trim_end().to_string()
+}
+
+/// The value after `password (shown once): `, checking it appears exactly once.
+fn shown_password(stdout: &str) -> String {
+    const LABEL: &str = "password (shown once): ";
+    assert_eq!(stdout.matches(LABEL).count(), 1, "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with(LABEL)).unwrap();
+    let password = line[LABEL.len()..].to_string();
+    assert_eq!(
+        stdout.matches(&password).count(),
+        1,
+        "the password appears more than once:\n{stdout}"
+    );
+    password
+}
+
+fn logins_in(list: &Value) -> Vec<String> {
+    logins(list.as_array().unwrap())
+}
+
+fn logins(people: &[Value]) -> Vec<String> {
+    people
+        .iter()
+        .map(|p| p["login"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn init_shows_the_admin_password_once_and_refuses_a_second_init() {
+    let s = School::empty();
+    let out = s.ok(&[
+        "init",
+        "--school-name",
+        "Gesamtschule Test",
+        "--mail-domain",
+        "test.schule.example",
+    ]);
+    let password = shown_password(&out);
+    assert_eq!(password.len(), 14, "{password}");
+    assert!(out.contains("admin login: admin"), "{out}");
+    assert!(s.database().exists());
+
+    let e = s.fail(&[
+        "init",
+        "--school-name",
+        "Other",
+        "--mail-domain",
+        "other.example",
+    ]);
+    assert!(e.contains("already set up"), "{e}");
+    let people = s.people();
+    assert_eq!(logins(&people), ["admin"]);
+    assert_eq!(people[0]["role"], "admin");
+    assert_eq!(people[0]["mail"], "admin@test.schule.example");
+}
+
+#[test]
+fn init_json_and_a_custom_admin_login() {
+    let s = School::empty();
+    let v = s.json(&[
+        "init",
+        "--school-name",
+        "École Test",
+        "--mail-domain",
+        "ecole.example",
+        "--admin-login",
+        "it-admin",
+    ]);
+    assert_eq!(v["login"], "it-admin");
+    assert_eq!(v["password"].as_str().unwrap().len(), 14);
+}
+
+#[test]
+fn commands_before_init_say_to_run_init() {
+    let s = School::empty();
+    let e = s.fail(&["user", "list"]);
+    assert!(e.contains("scholactl init"), "{e}");
+    assert!(
+        !s.database().exists(),
+        "a database was made by a command that only reads"
+    );
+}
+
+#[test]
+fn missing_config_file_is_named() {
+    let s = School::empty();
+    let out = Command::new(env!("CARGO_BIN_EXE_scholactl"))
+        .env("SCHOLA_CONFIG", s.dir.path().join("nowhere.toml"))
+        .args(["user", "list"])
+        .output()
+        .unwrap();
+    let e = failed(&["user", "list"], out);
+    assert!(e.contains("nowhere.toml"), "{e}");
+}
+
+#[test]
+fn logins_are_transliterated_and_clashes_get_a_counter() {
+    let s = School::new();
+    let a = s.json(&["user", "add", "--given", "Jürgen", "--family", "Müller"]);
+    assert_eq!(a["login"], "juergen.mueller");
+    assert_eq!(a["mail"], "juergen.mueller@test.schule.example");
+    assert_eq!(a["password"].as_str().unwrap().len(), 14);
+    let b = s.json(&["user", "add", "--given", "Jürgen", "--family", "Müller"]);
+    assert_eq!(b["login"], "juergen.mueller2");
+    assert_ne!(a["password"], b["password"]);
+
+    let out = s.ok(&[
+        "user", "add", "--given", "Zoë", "--family", "D'Hondt", "--role", "teacher",
+    ]);
+    assert!(
+        out.starts_with("added zoe.dhondt (Zoë D'Hondt, teacher)\n"),
+        "{out}"
+    );
+    shown_password(&out);
+}
+
+#[test]
+fn a_duplicate_login_is_refused_and_changes_nothing() {
+    let s = School::new();
+    s.ok(&[
+        "user", "add", "--given", "Anna", "--family", "Schmidt", "--login", "anna",
+    ]);
+    let before = s.people().len();
+    let e = s.fail(&[
+        "user", "add", "--given", "Anna", "--family", "Meyer", "--login", "anna",
+    ]);
+    assert_eq!(
+        e,
+        "error: cannot add 'Anna Meyer': the login 'anna' already exists"
+    );
+    assert_eq!(s.people().len(), before);
+}
+
+#[test]
+fn bad_names_are_refused_naming_the_field() {
+    let s = School::new();
+    let before = s.people().len();
+    let e = s.fail(&["user", "add", "--given", "", "--family", "Müller"]);
+    assert!(e.contains("the given name is empty"), "{e}");
+    let e = s.fail(&["user", "add", "--given", "   ", "--family", "Müller"]);
+    assert!(e.contains("the given name is empty"), "{e}");
+    let e = s.fail(&["user", "add", "--given", "Anna\u{7}", "--family", "Müller"]);
+    assert!(
+        e.contains("the given name contains a control character"),
+        "{e}"
+    );
+    let e = s.fail(&["user", "add", "--given", "Anna", "--family", "Mül\nler"]);
+    assert!(
+        e.contains("the family name contains a control character"),
+        "{e}"
+    );
+    let long = "ä".repeat(101);
+    let e = s.fail(&["user", "add", "--given", "Anna", "--family", &long]);
+    assert!(e.contains("the family name is 101 characters long"), "{e}");
+    s.ok(&[
+        "user",
+        "add",
+        "--given",
+        "Anna",
+        "--family",
+        &"ä".repeat(100),
+    ]);
+    let e = s.fail(&[
+        "user",
+        "add",
+        "--given",
+        "Anna",
+        "--family",
+        "Müller",
+        "--mail",
+        "not-an-address",
+    ]);
+    assert!(e.contains("not a mail address"), "{e}");
+    assert_eq!(s.people().len(), before + 1);
+}
+
+#[test]
+fn password_from_stdin_is_checked_against_the_policy() {
+    let s = School::new();
+    let args = [
+        "user",
+        "add",
+        "--given",
+        "Anna",
+        "--family",
+        "Müller",
+        "--password-stdin",
+    ];
+    let e = failed(&args, s.run_with_stdin(&args, "kurz\n"));
+    assert!(e.contains("at least 8 characters"), "{e}");
+    let e = failed(&args, s.run_with_stdin(&args, "xx-anna.mueller-xx\n"));
+    assert!(e.contains("login"), "{e}");
+    let e = failed(&args, s.run_with_stdin(&args, ""));
+    assert!(e.contains("standard input is empty"), "{e}");
+    assert_eq!(s.people().len(), 1);
+
+    let out = succeeded(&args, s.run_with_stdin(&args, "Sonnenblume-7\r\n"));
+    assert!(
+        !out.contains("password"),
+        "a password given on stdin is not printed: {out}"
+    );
+    let v: Value = serde_json::from_str(&succeeded(&args, {
+        let mut json_args = vec!["--json"];
+        json_args.extend_from_slice(&args);
+        s.run_with_stdin(&json_args, "Sonnenblume-7\n")
+    }))
+    .unwrap();
+    assert_eq!(v["login"], "anna.mueller2");
+    assert!(v.get("password").is_none(), "{v}");
+}
+
+#[test]
+fn passwd_generates_once_or_takes_stdin() {
+    let s = School::new();
+    s.ok(&["user", "add", "--given", "Anna", "--family", "Müller"]);
+    let out = s.ok(&["user", "passwd", "anna.mueller"]);
+    shown_password(&out);
+    let args = ["user", "passwd", "anna.mueller", "--password-stdin"];
+    let out = succeeded(&args, s.run_with_stdin(&args, "Lehrerzimmer-42\n"));
+    assert!(!out.contains("Lehrerzimmer"), "{out}");
+    let e = s.fail(&["user", "passwd", "nobody"]);
+    assert!(e.contains("person 'nobody' not found"), "{e}");
+}
+
+#[test]
+fn json_output_parses() {
+    let s = School::new();
+    s.ok(&[
+        "group",
+        "add",
+        "5a",
+        "--kind",
+        "class",
+        "--display-name",
+        "Klasse 5a",
+    ]);
+    s.ok(&[
+        "user",
+        "add",
+        "--given",
+        "Ömer",
+        "--family",
+        "Şahin",
+        "--class",
+        "5a",
+        "--external-id",
+        "S-000001",
+        "--quota-mb",
+        "500",
+    ]);
+
+    let people = s.people();
+    assert_eq!(logins(&people), ["admin", "oemer.sahin"]);
+
+    let p = s.json(&["user", "show", "oemer.sahin"]);
+    assert_eq!(p["given_name"], "Ömer");
+    assert_eq!(p["family_name"], "Şahin");
+    assert_eq!(p["external_id"], "S-000001");
+    assert_eq!(p["quota_mb"], 500);
+    assert_eq!(p["status"], "active");
+    assert_eq!(p["groups"][0]["name"], "5a");
+    assert_eq!(p["groups"][0]["membership"], "member");
+
+    let groups = s.json(&["group", "list"]);
+    assert_eq!(groups[0]["name"], "5a");
+    assert_eq!(groups[0]["members"], 1);
+
+    let check = s.json(&["config", "check"]);
+    assert_eq!(check["ok"], true);
+    assert_eq!(check["database_exists"], true);
+}
+
+#[test]
+fn list_filters_and_pages() {
+    let s = School::new();
+    for (g, f) in [
+        ("Anna", "Bauer"),
+        ("Ben", "Koch"),
+        ("Chloé", "Lefèvre"),
+        ("Małgorzata", "Nowak"),
+    ] {
+        s.ok(&["user", "add", "--given", g, "--family", f]);
+    }
+    s.ok(&[
+        "user", "add", "--given", "Jörg", "--family", "Weiß", "--role", "teacher",
+    ]);
+
+    let out = s.ok(&["user", "list"]);
+    assert!(out.lines().next().unwrap().starts_with("login"), "{out}");
+    assert!(out.ends_with("6 of 6\n"), "{out}");
+    assert!(out.contains("Chloé Lefèvre"), "{out}");
+
+    let out = s.ok(&[
+        "user", "list", "--role", "student", "--limit", "2", "--offset", "1",
+    ]);
+    assert!(
+        out.contains("ben.koch") && out.contains("chloe.lefevre") && !out.contains("anna.bauer"),
+        "{out}"
+    );
+    assert!(out.contains("2-3 of 4"), "{out}");
+
+    assert_eq!(
+        logins_in(&s.json(&["user", "list", "--query", "lefè"])),
+        ["chloe.lefevre"]
+    );
+    assert_eq!(
+        logins_in(&s.json(&["user", "list", "--role", "teacher"])),
+        ["joerg.weiss"]
+    );
+
+    let e = s.fail(&["user", "list", "--group", "nope"]);
+    assert!(e.contains("no group 'nope'"), "{e}");
+}
+
+#[test]
+fn disable_and_enable() {
+    let s = School::new();
+    s.ok(&["user", "add", "--given", "Anna", "--family", "Müller"]);
+    let out = s.ok(&["user", "disable", "anna.mueller"]);
+    assert!(
+        out.contains("disabled anna.mueller") && out.contains("purged on 20"),
+        "{out}"
+    );
+    let p = s.json(&["user", "show", "anna.mueller"]);
+    assert_eq!(p["status"], "disabled");
+    let purge = p["purge_at"].as_i64().unwrap();
+    let created = p["created_at"].as_i64().unwrap();
+    assert!(
+        (purge - created - 90 * 86_400).abs() < 60,
+        "purge {purge}, created {created}"
+    );
+    assert_eq!(
+        logins_in(&s.json(&["user", "list", "--status", "disabled"])),
+        ["anna.mueller"]
+    );
+
+    let out = s.ok(&["user", "enable", "anna.mueller"]);
+    assert!(out.contains("enabled anna.mueller"), "{out}");
+    let p = s.json(&["user", "show", "anna.mueller"]);
+    assert_eq!(p["status"], "active");
+    assert_eq!(p["purge_at"], Value::Null);
+
+    let e = s.fail(&["user", "disable", "admin"]);
+    assert!(e.contains("last active admin"), "{e}");
+    let e = s.fail(&["user", "disable", "nobody"]);
+    assert!(e.contains("person 'nobody' not found"), "{e}");
+}
+
+#[test]
+fn groups_and_members() {
+    let s = School::new();
+    let out = s.ok(&[
+        "group",
+        "add",
+        "5a",
+        "--kind",
+        "class",
+        "--display-name",
+        "Klasse 5a",
+    ]);
+    assert!(out.contains("5a"), "{out}");
+    s.ok(&["group", "add", "physik-q1", "--kind", "course"]);
+    let e = s.fail(&["group", "add", "5a", "--kind", "class"]);
+    assert!(e.contains("the group '5a' already exists"), "{e}");
+    let e = s.fail(&["group", "add", "Klasse 5b", "--kind", "class"]);
+    assert!(e.contains("not allowed"), "{e}");
+    let e = s.fail(&[
+        "user", "add", "--given", "Anna", "--family", "Müller", "--class", "9z",
+    ]);
+    assert!(e.contains("group '9z' not found"), "{e}");
+    assert_eq!(
+        s.people().len(),
+        1,
+        "the person was not added without the class"
+    );
+
+    s.ok(&[
+        "user", "add", "--given", "Anna", "--family", "Müller", "--class", "5a",
+    ]);
+    s.ok(&["user", "add", "--given", "Ben", "--family", "Koch"]);
+    s.ok(&[
+        "user", "add", "--given", "Jörg", "--family", "Weiß", "--role", "teacher",
+    ]);
+    s.ok(&["group", "members", "5a", "--add", "ben.koch"]);
+    s.ok(&["group", "members", "5a", "--add", "joerg.weiss", "--owner"]);
+
+    let members = s.json(&["group", "members", "5a"]);
+    let pairs: Vec<(String, String)> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["login"].as_str().unwrap().into(),
+                m["membership"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("joerg.weiss".to_string(), "owner".to_string()),
+            ("ben.koch".into(), "member".into()),
+            ("anna.mueller".into(), "member".into())
+        ]
+    );
+    let out = s.ok(&["group", "members", "5a"]);
+    assert!(out.ends_with("2 members, 1 owner\n"), "{out}");
+
+    // one unknown login: nothing changes
+    let e = s.fail(&[
+        "group", "members", "5a", "--remove", "ben.koch", "--remove", "nobody",
+    ]);
+    assert!(e.contains("person 'nobody' not found"), "{e}");
+    assert_eq!(
+        s.json(&["group", "members", "5a"])
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    let v = s.json(&[
+        "group",
+        "members",
+        "5a",
+        "--remove",
+        "ben.koch",
+        "--add",
+        "anna.mueller",
+    ]);
+    assert_eq!(v["removed"], serde_json::json!(["ben.koch"]));
+    assert_eq!(v["unchanged"], serde_json::json!(["anna.mueller"]));
+    assert_eq!(
+        logins_in(&s.json(&["user", "list", "--group", "5a"])),
+        ["anna.mueller", "joerg.weiss"]
+    );
+
+    let groups = s.json(&["group", "list", "--kind", "course"]);
+    assert_eq!(groups.as_array().unwrap().len(), 1);
+    assert_eq!(groups[0]["name"], "physik-q1");
+    let e = s.fail(&["group", "members", "9z"]);
+    assert!(e.contains("no group '9z'"), "{e}");
+}
+
+#[test]
+fn config_check_reports_the_paths() {
+    let s = School::empty();
+    let out = s.ok(&["config", "check"]);
+    assert!(
+        out.starts_with(&format!("config OK: {}\n", s.config.display())),
+        "{out}"
+    );
+    assert!(
+        out.contains(&s.dir.path().join("state").display().to_string()),
+        "{out}"
+    );
+    assert!(out.contains("not made yet"), "{out}");
+    assert!(!s.database().exists(), "config check made a database");
+}
+
+#[test]
+fn config_check_names_file_line_and_key_of_an_unknown_key() {
+    let s = School::empty();
+    std::fs::write(
+        &s.config,
+        "profile = \"dev\"\n[web]\nlisen = [\"127.0.0.1:8443\"]\n",
+    )
+    .unwrap();
+    let e = s.fail(&["config", "check"]);
+    assert!(e.contains(&format!("{}:3:", s.config.display())), "{e}");
+    assert!(e.contains("web.lisen"), "{e}");
+
+    // the same for a drop-in
+    std::fs::write(&s.config, FAST_CONFIG).unwrap();
+    std::fs::create_dir(s.dir.path().join("conf.d")).unwrap();
+    std::fs::write(
+        s.dir.path().join("conf.d/50-local.toml"),
+        "\n[directory]\npurge_grace_day = 30\n",
+    )
+    .unwrap();
+    let e = s.fail(&["config", "check"]);
+    assert!(
+        e.contains("conf.d/50-local.toml:3:") && e.contains("purge_grace_day"),
+        "{e}"
+    );
+    // and every other command refuses the same way
+    let e2 = s.fail(&["user", "list"]);
+    assert_eq!(e, e2);
+}
+
+#[test]
+fn a_database_from_a_newer_schola_is_refused() {
+    let s = School::new();
+    let db = s.database();
+    let bump = Command::new("sqlite3")
+        .arg(&db)
+        .arg("PRAGMA user_version = 99;")
+        .output()
+        .expect("the sqlite3 command is needed for this test: run scripts/install-test-deps");
+    assert!(
+        bump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bump.stderr)
+    );
+    for args in [
+        &["user", "list"][..],
+        &["config", "check"],
+        &["user", "add", "--given", "A", "--family", "B"],
+    ] {
+        let e = s.fail(args);
+        assert!(
+            e.contains("newer Schola") && e.contains("99"),
+            "{args:?}: {e}"
+        );
+    }
+    let version = Command::new("sqlite3")
+        .arg(&db)
+        .arg("PRAGMA user_version;")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        "99",
+        "the newer database was changed"
+    );
+}
+
+#[test]
+fn parallel_scholactl_processes_all_succeed() {
+    let s = School::new();
+    let config: &Path = &s.config;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                scope.spawn(move || {
+                    for i in 0..10 {
+                        let ext = format!("S-{w}{i:02}");
+                        let out = Command::new(env!("CARGO_BIN_EXE_scholactl"))
+                            .env_remove("SCHOLA_CONFIG")
+                            .arg("--config")
+                            .arg(config)
+                            .args([
+                                "--json",
+                                "user",
+                                "add",
+                                "--given",
+                                "Anna",
+                                "--family",
+                                "Müller",
+                                "--external-id",
+                                &ext,
+                            ])
+                            .output()
+                            .unwrap();
+                        succeeded(&["user", "add"], out);
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+    let people = s.people();
+    assert_eq!(people.len(), 41);
+    let mut names = logins(&people);
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 41, "every process got its own login");
+    for n in 2..=40 {
+        assert!(
+            names.contains(&format!("anna.mueller{n}")),
+            "anna.mueller{n} missing: {names:?}"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_with_status_2() {
+    let s = School::new();
+    let out = s.run(&[
+        "user", "add", "--given", "Anna", "--family", "Müller", "--role", "pupil",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown role 'pupil'") && stderr.contains("student"),
+        "{stderr}"
+    );
+    assert_eq!(s.people().len(), 1);
+}
