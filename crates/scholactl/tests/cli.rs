@@ -728,3 +728,104 @@ fn usage_errors_exit_with_status_2() {
     );
     assert_eq!(s.people().len(), 1);
 }
+
+/// Runs `script` as root in a private mount namespace (so it can mount a small tmpfs that
+/// disappears with it), with `$1` = an empty directory and `$2` = the scholactl binary.
+fn in_mount_namespace(script: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "bash",
+            "-c",
+            script,
+            "bash",
+        ])
+        .arg(dir.path())
+        .arg(env!("CARGO_BIN_EXE_scholactl"))
+        .env("FAST_CONFIG", FAST_CONFIG)
+        .output()
+        .expect("unshare (util-linux) is needed for this test: run scripts/install-test-deps");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "the test script failed (it needs root to mount a tmpfs):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn field<'a>(out: &'a str, key: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("no {key}= in:\n{out}"))
+}
+
+#[test]
+fn a_full_disk_is_reported_and_nothing_stored_is_lost() {
+    let out = in_mount_namespace(
+        r#"set -eu
+d=$1; S=$2
+mount -t tmpfs -o size=4m tmpfs "$d"
+printf '%s' "$FAST_CONFIG" > "$d/schola.toml"
+"$S" --config "$d/schola.toml" init --school-name Voll --mail-domain voll.example >/dev/null
+avail=$(df -k --output=avail "$d" | tail -n 1)
+dd if=/dev/zero of="$d/filler" bs=1k count=$((avail - 48)) status=none
+added=0; err=""
+for i in $(seq 1 300); do
+  if out=$("$S" --config "$d/schola.toml" user add --given Volle --family "Platte$i" 2>&1); then
+    added=$((added + 1))
+  else
+    err=$out; break
+  fi
+done
+echo "added=$added"
+echo "error=$err"
+echo "count=$(sqlite3 "$d/state/schola.db" 'SELECT count(*) FROM people;')"
+echo "integrity=$(sqlite3 "$d/state/schola.db" 'PRAGMA integrity_check;')"
+rm -f "$d/filler"
+if "$S" --config "$d/schola.toml" user add --given Volle --family Danach >/dev/null 2>&1; then echo "after=ok"; else echo "after=failed"; fi
+"#,
+    );
+    let added: usize = field(&out, "added").parse().unwrap();
+    let error = field(&out, "error");
+    assert!(added < 300, "the disk never filled up:\n{out}");
+    assert!(
+        error.starts_with("error: ") && error.contains("is full; nothing was changed"),
+        "{out}"
+    );
+    assert_eq!(
+        field(&out, "count"),
+        (added + 1).to_string(),
+        "every acknowledged add is still there: {out}"
+    );
+    assert_eq!(field(&out, "integrity"), "ok");
+    assert_eq!(
+        field(&out, "after"),
+        "ok",
+        "works again once there is space"
+    );
+}
+
+#[test]
+fn a_read_only_database_is_reported_and_left_alone() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let s = School::new();
+    s.ok(&["user", "add", "--given", "Nur", "--family", "Lesen"]);
+    let before = std::fs::read(s.database()).unwrap();
+    // a root-owned database seen by an unprivileged user, as after a restore with wrong owners
+    std::fs::set_permissions(s.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_scholactl"))
+        .arg("--config")
+        .arg(&s.config)
+        .args(["user", "add", "--given", "Neu", "--family", "Person"])
+        .output()
+        .expect("setpriv (util-linux) is needed for this test: run scripts/install-test-deps");
+    let err = failed(&["user", "add"], out);
+    assert!(err.contains("is read-only; nothing was changed"), "{err}");
+    assert_eq!(std::fs::read(s.database()).unwrap(), before);
+}
