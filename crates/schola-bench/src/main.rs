@@ -1,1 +1,43 @@
-fn main(){}
+//! schola-bench: benchmarks that start a real Schola on this machine and measure it, run by
+//! `scripts/bench`. Exit status: 0 when the benchmark meets its goal, 1 when it does not or
+//! cannot run, 2 for a usage error.
+
+mod client;
+mod login;
+mod server;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "schola-bench",
+    version,
+    about = "Benchmarks for Schola (not shipped)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// HTTPS sign-in rate of a real schola-web against the raw argon2id verify rate.
+    Login(login::LoginArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (name, result) = match &cli.bench {
+        Bench::Login(args) => ("login", login::run(args)),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("schola-bench {name}: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

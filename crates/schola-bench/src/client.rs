@@ -1,0 +1,224 @@
+//! A one-connection HTTPS client: a new TCP + TLS connection (no session resumption) carrying a
+//! few HTTP/1.1 requests through hyper, trusting exactly the certificate the server generated.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, bail};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper::{HeaderMap, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use rustls::client::Resumption;
+use rustls::{ClientConfig, RootCertStore};
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsConnector;
+
+/// The name the client asks for and checks in the certificate (a SAN of the generated one).
+pub const SERVER_NAME: &str = "localhost";
+
+/// Where and how to connect: the address, and a TLS configuration that trusts only the server's
+/// own certificate and never resumes a session, so every connection pays a full handshake.
+#[derive(Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    connector: TlsConnector,
+    server_name: ServerName<'static>,
+    /// `localhost:PORT`, for the Host header.
+    pub authority: String,
+    /// `https://localhost:PORT`, for the Origin header.
+    pub origin: String,
+}
+
+impl Target {
+    /// Trusts the certificate(s) in the PEM file `cert_pem` and nothing else.
+    pub fn new(addr: SocketAddr, cert_pem: &Path) -> Result<Target> {
+        let pem = std::fs::read(cert_pem)
+            .with_context(|| format!("cannot read {}", cert_pem.display()))?;
+        let mut roots = RootCertStore::empty();
+        let mut n = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert =
+                cert.with_context(|| format!("{}: not a PEM certificate", cert_pem.display()))?;
+            roots.add(cert).with_context(|| {
+                format!("{}: the certificate cannot be trusted", cert_pem.display())
+            })?;
+            n += 1;
+        }
+        if n == 0 {
+            bail!("{} holds no certificate", cert_pem.display());
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .context("TLS configuration")?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.resumption = Resumption::disabled();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let server_name = ServerName::try_from(SERVER_NAME).context("server name")?;
+        Ok(Target {
+            addr,
+            connector: TlsConnector::from(Arc::new(config)),
+            server_name,
+            authority: format!("{SERVER_NAME}:{}", addr.port()),
+            origin: format!("https://{SERVER_NAME}:{}", addr.port()),
+        })
+    }
+
+    /// Opens a new TCP connection, does a full TLS handshake and an HTTP/1.1 handshake.
+    pub async fn connect(&self) -> Result<Connection> {
+        let tcp = TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| Stage::Connect.error(e))?;
+        tcp.set_nodelay(true).ok();
+        let tls = self
+            .connector
+            .connect(self.server_name.clone(), tcp)
+            .await
+            .map_err(|e| Stage::Tls.error(e))?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| Stage::Http.error(e))?;
+        let driver = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Connection {
+            sender,
+            driver,
+            authority: self.authority.clone(),
+        })
+    }
+}
+
+/// Where a request failed before it got an HTTP status; used to count failures by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Connect,
+    Tls,
+    Http,
+}
+
+impl Stage {
+    fn error(self, e: impl std::fmt::Display) -> anyhow::Error {
+        anyhow::Error::new(TransportError {
+            stage: self,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// A failure below HTTP (no status to count by).
+#[derive(Debug)]
+pub struct TransportError {
+    pub stage: Stage,
+    pub message: String,
+}
+
+impl std::error::Error for TransportError {}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.stage {
+            Stage::Connect => "connect",
+            Stage::Tls => "TLS handshake",
+            Stage::Http => "HTTP",
+        };
+        write!(f, "{what}: {}", self.message)
+    }
+}
+
+/// A response with its body read in full.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Response {
+    /// The value of the cookie `name` set by this response, if any.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(hyper::header::SET_COOKIE)
+            .iter()
+            .find_map(|v| {
+                let v = v.to_str().ok()?;
+                let first = v.split(';').next()?.trim();
+                let (k, val) = first.split_once('=')?;
+                (k.trim() == name).then(|| val.trim().to_string())
+            })
+    }
+}
+
+/// One open connection; requests go out one after the other on it.
+pub struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    driver: JoinHandle<()>,
+    authority: String,
+}
+
+impl Connection {
+    /// A request builder with Host and User-Agent set.
+    pub fn request(&self, method: &str, path: &str) -> hyper::http::request::Builder {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(hyper::header::HOST, &self.authority)
+            .header(
+                hyper::header::USER_AGENT,
+                concat!("schola-bench/", env!("CARGO_PKG_VERSION")),
+            )
+    }
+
+    /// Sends a request and reads the whole response body.
+    pub async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<Response> {
+        self.sender
+            .ready()
+            .await
+            .map_err(|e| Stage::Http.error(e))?;
+        let resp = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| Stage::Http.error(e))?;
+        let (parts, body) = resp.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| Stage::Http.error(e))?
+            .to_bytes();
+        Ok(Response {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    /// Closes the connection and waits (briefly) for it to be shut down.
+    pub async fn close(self) {
+        let Connection { sender, driver, .. } = self;
+        drop(sender);
+        let abort = driver.abort_handle();
+        if tokio::time::timeout(std::time::Duration::from_secs(2), driver)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+}
+
+/// `GET path` on a new connection; the status, or an error if there is no answer.
+pub async fn get_once(target: &Target, path: &str) -> Result<StatusCode> {
+    let mut conn = target.connect().await?;
+    let req = conn.request("GET", path).body(Full::new(Bytes::new()))?;
+    let resp = conn.send(req).await?;
+    conn.close().await;
+    Ok(resp.status)
+}
