@@ -817,9 +817,13 @@ fn a_read_only_database_is_reported_and_left_alone() {
     let before = std::fs::read(s.database()).unwrap();
     // a root-owned database seen by an unprivileged user, as after a restore with wrong owners
     std::fs::set_permissions(s.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // a copy of the binary the unprivileged user can run wherever the checkout lives
+    let bin = s.dir.path().join("scholactl");
+    std::fs::copy(env!("CARGO_BIN_EXE_scholactl"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_scholactl"))
+        .arg(&bin)
         .arg("--config")
         .arg(&s.config)
         .args(["user", "add", "--given", "Neu", "--family", "Person"])
