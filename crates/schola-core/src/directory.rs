@@ -701,20 +701,13 @@ impl Store {
         add: bool,
     ) -> Result<bool> {
         let sql = |e| self.sqlite_err(e);
-        let gid: i64 = tx
-            .query_row("SELECT id FROM groups WHERE name = ?1", [group], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(sql)?
-            .ok_or_else(|| Error::NotFound(format!("group '{group}'")))?;
-        let pid: i64 = tx
-            .query_row("SELECT id FROM people WHERE login = ?1", [login], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(sql)?
-            .ok_or_else(|| Error::NotFound(format!("person '{login}'")))?;
+        let gid = self.id_of(tx, "SELECT id FROM groups WHERE name = ?1", group, "group")?;
+        let pid = self.id_of(
+            tx,
+            "SELECT id FROM people WHERE login = ?1",
+            login,
+            "person",
+        )?;
         let changed = if add {
             tx.execute(
                 "INSERT OR IGNORE INTO group_members (group_id, person_id, role) VALUES (?1, ?2, ?3)",
@@ -754,6 +747,14 @@ impl Store {
             .map_err(sql)?;
         }
         Ok(changed)
+    }
+
+    /// The row id `query` finds for `key`, or an error naming the missing `what`.
+    fn id_of(&self, tx: &Transaction<'_>, query: &str, key: &str, what: &str) -> Result<i64> {
+        tx.query_row(query, [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.sqlite_err(e))?
+            .ok_or_else(|| Error::NotFound(format!("{what} '{key}'")))
     }
 
     /// Runs several directory changes in one transaction: all are stored, or none. This is how

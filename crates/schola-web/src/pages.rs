@@ -172,6 +172,16 @@ fn html(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
+/// A page with a form shown before sign-in, setting the CSRF cookie when it is new.
+fn pre_signin_form(status: StatusCode, body: String, csrf: &str, new_cookie: bool) -> HttpResponse {
+    let mut resp = HttpResponse::build(status);
+    resp.content_type("text/html; charset=utf-8");
+    if new_cookie {
+        resp.cookie(guard::csrf_cookie(csrf));
+    }
+    resp.body(body)
+}
+
 fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
@@ -256,12 +266,7 @@ fn render_login(
         error,
     }
     .render()?;
-    let mut resp = HttpResponse::build(status);
-    resp.content_type("text/html; charset=utf-8");
-    if new_cookie {
-        resp.cookie(guard::csrf_cookie(&csrf));
-    }
-    Ok(resp.body(body))
+    Ok(pre_signin_form(status, body, &csrf, new_cookie))
 }
 
 async fn login_page(req: HttpRequest, state: Data) -> PageResult {
@@ -574,12 +579,7 @@ fn render_setup(
         error,
     }
     .render()?;
-    let mut resp = HttpResponse::build(status);
-    resp.content_type("text/html; charset=utf-8");
-    if new_cookie {
-        resp.cookie(guard::csrf_cookie(&csrf));
-    }
-    Ok(resp.body(body))
+    Ok(pre_signin_form(status, body, &csrf, new_cookie))
 }
 
 #[derive(Deserialize, Default)]
