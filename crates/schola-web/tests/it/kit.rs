@@ -127,7 +127,16 @@ impl Server {
 
     /// Starts the real binary and waits until it says where it listens.
     pub fn start_in(dir: tempfile::TempDir, config_path: PathBuf) -> Server {
+        Self::start_with_env(dir, config_path, &[])
+    }
+
+    pub fn start_with_env(
+        dir: tempfile::TempDir,
+        config_path: PathBuf,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_schola-web"))
+            .envs(env.iter().copied())
             .arg("--config")
             .arg(&config_path)
             .env("RUST_LOG", "info")

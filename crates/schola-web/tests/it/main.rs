@@ -549,3 +549,23 @@ fn only_tls_1_2_and_1_3_are_offered() {
         assert!(!connected, "{old} must be refused:\n{text}");
     }
 }
+
+#[test]
+fn tells_systemd_it_is_ready_only_once_it_listens() {
+    let (dir, path) = school_dir("");
+    populate(&open_store(&path));
+    let sock_path = dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let s = Server::start_with_env(dir, path, &[("NOTIFY_SOCKET", sock_path.as_os_str())]);
+    let mut buf = [0u8; 256];
+    let n = sock
+        .recv(&mut buf)
+        .expect("no sd_notify message within 30 s");
+    let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(msg.contains("READY=1"), "{msg}");
+    // ready means: a client can connect right now
+    let addr = s.url.trim_start_matches("https://");
+    std::net::TcpStream::connect(addr).expect("the listener is bound when READY is sent");
+}
