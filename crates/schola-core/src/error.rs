@@ -29,6 +29,31 @@ pub enum Error {
         known: i64,
     },
 
+    #[error(
+        "upgrading the database {path} from schema version {from} to {to} failed at step {step}: {cause}; \
+         the database was restored from the backup {backup} and holds the data of before the upgrade"
+    )]
+    MigrationFailed {
+        path: PathBuf,
+        from: i64,
+        to: i64,
+        step: i64,
+        cause: Box<Error>,
+        backup: PathBuf,
+    },
+
+    #[error(
+        "upgrading the database {path} failed at step {step}: {cause}; restoring the backup failed too: {restore}; \
+         the backup {backup} holds the data of before the upgrade: stop the Schola services and copy it over the database"
+    )]
+    MigrationRestoreFailed {
+        path: PathBuf,
+        step: i64,
+        cause: Box<Error>,
+        restore: Box<Error>,
+        backup: PathBuf,
+    },
+
     #[error("the disk holding {path} is full; nothing was changed; free some space and try again")]
     DiskFull { path: PathBuf },
 

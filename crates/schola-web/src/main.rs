@@ -18,10 +18,23 @@ struct Opts {
     /// Check the configuration and TLS material, then exit
     #[arg(long)]
     check: bool,
+    /// Print the manual page (roff) on standard output; used when building packages
+    #[arg(long, hide = true)]
+    generate_man: bool,
 }
 
 fn main() -> ExitCode {
     let opts = Opts::parse();
+    if opts.generate_man {
+        let cmd = <Opts as clap::CommandFactory>::command();
+        return match clap_mangen::Man::new(cmd).section("8").render(&mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("schola-web: error: cannot write the manual page: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     schola_core::daemon::init_logging("info,actix_server=warn");
     let path = schola_core::Config::locate(opts.config.as_deref());
     let result = schola_core::Config::load(&path)

@@ -42,8 +42,22 @@ pub enum Command {
     /// Check the configuration files
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Show the database's schema version, or bring it up to date (with a backup first)
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Start a demo school with 650 made-up people on this computer
     Demo(DemoArgs),
+    /// Print the manual page (roff) on standard output; used when building packages
+    #[command(hide = true)]
+    GenerateMan,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// The database file, its schema version and the newest version this scholactl knows
+    Status,
+    /// Upgrade the schema: a backup is written first, and a failed upgrade restores it
+    Migrate,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod context;
+mod db;
 mod demo;
 mod demo_data;
 mod group;
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command, ConfigCommand, GroupCommand, UserCommand};
+use crate::cli::{Cli, Command, ConfigCommand, DbCommand, GroupCommand, UserCommand};
 use crate::context::Ctx;
 
 fn main() -> ExitCode {
@@ -53,7 +54,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             GroupCommand::Members(args) => group::members(&ctx, args),
         },
         Command::Config(ConfigCommand::Check) => setup::config_check(&ctx),
+        Command::Db(DbCommand::Status) => db::status(&ctx),
+        Command::Db(DbCommand::Migrate) => db::migrate(&ctx),
         Command::Demo(args) => demo::run(&ctx, args),
+        Command::GenerateMan => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .section("8")
+                .render(&mut std::io::stdout())?;
+            Ok(())
+        }
     }
 }
 

@@ -833,3 +833,18 @@ fn a_read_only_database_is_reported_and_left_alone() {
     assert!(err.contains("is read-only; nothing was changed"), "{err}");
     assert_eq!(std::fs::read(s.database()).unwrap(), before);
 }
+
+#[test]
+fn db_status_and_migrate_report_the_schema_version() {
+    let s = School::empty();
+    assert!(
+        s.ok(&["db", "migrate"])
+            .contains("no database yet, nothing to migrate")
+    );
+    s.ok(&["init", "--school-name", "S", "--mail-domain", "s.example"]);
+    let status = s.json(&["db", "status"]);
+    assert_eq!(status["schema_version"], status["latest_known"]);
+    assert!(s.ok(&["db", "migrate"]).contains("up to date"));
+    let man = s.ok(&["generate-man"]);
+    assert!(man.contains(".TH scholactl 8"), "{man}");
+}

@@ -169,6 +169,12 @@ impl Store {
         Ok(out)
     }
 
+    /// The schema version of the database file (SQLite's `user_version`).
+    pub fn schema_version(&self) -> Result<i64> {
+        let conn = self.conn()?;
+        schema::version(&conn, &self.inner.path)
+    }
+
     /// Checks that the database answers (for `/readyz`).
     pub fn ping(&self) -> Result<()> {
         let conn = self.conn()?;

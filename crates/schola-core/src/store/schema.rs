@@ -9,7 +9,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::Migration;
 use crate::error::{Error, Result};
 
-const MIGRATIONS: &[&str] = &[
+const V1: &str =
     // 1: the directory, the change journal, sessions, sign-in back-off and the audit log.
     r#"
 CREATE TABLE settings (
@@ -109,8 +109,35 @@ CREATE TABLE throttle (
     last_failure_at INTEGER NOT NULL,
     blocked_until   INTEGER NOT NULL
 ) STRICT;
-"#,
-];
+"#;
+
+/// The migrations of this build, oldest first.
+#[cfg(not(any(feature = "testing-upgrade", feature = "testing-failing-upgrade")))]
+const MIGRATIONS: &[&str] = &[V1];
+
+/// Package tests only (never in a release): a build "N+1" whose migration really changes the
+/// schema and transforms data, to prove that an upgrade keeps everything.
+#[cfg(all(feature = "testing-upgrade", not(feature = "testing-failing-upgrade")))]
+const MIGRATIONS: &[&str] = &[V1, TESTING_UPGRADE];
+
+/// Package tests only: a build whose last migration fails half-way, to prove that a failed
+/// upgrade leaves the previous version's data intact.
+#[cfg(feature = "testing-failing-upgrade")]
+const MIGRATIONS: &[&str] = &[V1, TESTING_UPGRADE, TESTING_FAILING];
+
+#[cfg(any(feature = "testing-upgrade", feature = "testing-failing-upgrade"))]
+const TESTING_UPGRADE: &str = "
+ALTER TABLE people ADD COLUMN upgrade_note TEXT;
+UPDATE people SET upgrade_note = 'migrated from schema 1: ' || login;
+CREATE INDEX people_upgrade_note ON people(upgrade_note);
+";
+
+#[cfg(feature = "testing-failing-upgrade")]
+const TESTING_FAILING: &str = "
+CREATE TABLE half_done (x INTEGER NOT NULL);
+INSERT INTO half_done VALUES (1);
+UPDATE people SET login = NULL;
+";
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -149,28 +176,62 @@ fn apply(
         None
     };
     for (i, sql) in migrations.iter().enumerate() {
-        let target = i as i64 + 1;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| Error::from_sqlite(path, e))?;
-        // Another daemon may have migrated while we waited for the lock.
-        let current: i64 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| Error::from_sqlite(path, e))?;
-        if current >= target {
-            continue;
+        let step = i as i64 + 1;
+        if let Err(cause) = apply_one(conn, path, step, sql) {
+            return Err(match &backup {
+                Some(b) => match restore(conn, path, b) {
+                    Ok(()) => Error::MigrationFailed {
+                        path: path.to_path_buf(),
+                        from,
+                        to: latest,
+                        step,
+                        cause: Box::new(cause),
+                        backup: b.clone(),
+                    },
+                    Err(restore_err) => Error::MigrationRestoreFailed {
+                        path: path.to_path_buf(),
+                        step,
+                        cause: Box::new(cause),
+                        restore: Box::new(restore_err),
+                        backup: b.clone(),
+                    },
+                },
+                None => cause,
+            });
         }
-        tx.execute_batch(sql)
-            .map_err(|e| Error::from_sqlite(path, e))?;
-        tx.pragma_update(None, "user_version", target)
-            .map_err(|e| Error::from_sqlite(path, e))?;
-        tx.commit().map_err(|e| Error::from_sqlite(path, e))?;
     }
     Ok(Some(Migration {
         from,
         to: latest,
         backup,
     }))
+}
+
+/// Runs migration `step` in its own transaction, unless another process already did.
+fn apply_one(conn: &mut Connection, path: &Path, step: i64, sql: &str) -> Result<()> {
+    let err = |e| Error::from_sqlite(path, e);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    // Another daemon may have migrated while we waited for the lock.
+    let current: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    if current >= step {
+        return Ok(());
+    }
+    tx.execute_batch(sql).map_err(err)?;
+    tx.pragma_update(None, "user_version", step).map_err(err)?;
+    tx.commit().map_err(err)
+}
+
+/// Copies the backup back over the live database (SQLite's backup API, so connections of other
+/// processes see either the old or the restored content, never a mix).
+fn restore(conn: &mut Connection, path: &Path, backup: &Path) -> Result<()> {
+    let src = Connection::open(backup).map_err(|e| Error::from_sqlite(backup, e))?;
+    let b = rusqlite::backup::Backup::new(&src, conn).map_err(|e| Error::from_sqlite(path, e))?;
+    b.run_to_completion(256, std::time::Duration::from_millis(5), None)
+        .map_err(|e| Error::from_sqlite(path, e))
 }
 
 fn backup_path(path: &Path, from: i64, now: i64) -> PathBuf {
@@ -261,6 +322,49 @@ mod tests {
             .query_row("SELECT note FROM settings", [], |r| r.get(0))
             .unwrap();
         assert_eq!(note, None);
+    }
+
+    #[test]
+    fn a_failed_upgrade_restores_the_backup_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut c = Connection::open(&path).unwrap();
+        apply(&mut c, &path, 0, &[MIGRATIONS[0]]).unwrap();
+        c.execute("INSERT INTO settings VALUES ('school_name', 'Kept')", [])
+            .unwrap();
+        let next = [
+            MIGRATIONS[0],
+            "CREATE TABLE step_two (a); INSERT INTO step_two VALUES (1);",
+            "CREATE TABLE step_three (b); INSERT INTO no_such_table VALUES (1);",
+        ];
+        let e = apply(&mut c, &path, 77, &next).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, Error::MigrationFailed { step: 3, .. }), "{msg}");
+        assert!(
+            msg.contains("from schema version 1 to 3 failed at step 3"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("no_such_table") && msg.contains("restored from the backup"),
+            "{msg}"
+        );
+        // as before the upgrade: version 1, no trace of step two, the data there
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 1);
+        let t: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name LIKE 'step_%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(t, 0);
+        let name: String = c
+            .query_row("SELECT value FROM settings", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(name, "Kept");
     }
 
     #[test]
