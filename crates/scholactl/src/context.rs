@@ -50,8 +50,32 @@ pub fn load_config(path: &std::path::Path) -> Result<Config> {
     Ok(Config::load(path)?)
 }
 
+/// On the appliance the state directory and the database belong to the `schola` user. When root
+/// runs scholactl, it takes on that owner (user and group) before touching the database, so the
+/// files SQLite creates (`-wal`, `-shm`, backups) stay usable by the daemons.
+pub fn become_state_owner(cfg: &Config) -> Result<()> {
+    use nix::unistd::{Gid, Uid, geteuid, setgid, setgroups, setuid};
+    use std::os::unix::fs::MetadataExt as _;
+    if !geteuid().is_root() {
+        return Ok(());
+    }
+    let dir = &cfg.paths.state_dir;
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return Ok(());
+    };
+    if meta.uid() == 0 {
+        return Ok(());
+    }
+    let (uid, gid) = (Uid::from_raw(meta.uid()), Gid::from_raw(meta.gid()));
+    setgroups(&[gid])
+        .and_then(|()| setgid(gid))
+        .and_then(|()| setuid(uid))
+        .with_context(|| format!("cannot act as uid {uid}, the owner of {}", dir.display()))
+}
+
 /// Opens (creating and migrating if needed) the database named by the configuration.
 pub fn open_store(cfg: &Config) -> Result<Store> {
+    become_state_owner(cfg)?;
     let (store, migration) = Store::open(&cfg.database_path())?;
     if let Some(m) = migration
         && m.from > 0

@@ -37,6 +37,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
 
 pub fn migrate(ctx: &Ctx) -> Result<()> {
     let cfg = ctx.config()?;
+    crate::context::become_state_owner(&cfg)?;
     let db = cfg.database_path();
     if !db.exists() {
         let msg = format!("{}: no database yet, nothing to migrate", db.display());

@@ -848,3 +848,31 @@ fn db_status_and_migrate_report_the_schema_version() {
     let man = s.ok(&["generate-man"]);
     assert!(man.contains(".TH scholactl 8"), "{man}");
 }
+
+#[test]
+fn root_acts_as_the_owner_of_the_state_directory() {
+    use std::os::unix::fs::MetadataExt as _;
+    let s = School::empty();
+    let state = s.dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    // as the package makes it: /var/lib/schola belongs to the schola user
+    let chown = Command::new("chown")
+        .args(["65534:65534"])
+        .arg(&state)
+        .status()
+        .unwrap();
+    assert!(chown.success(), "this test needs root to chown");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(s.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    s.ok(&["init", "--school-name", "S", "--mail-domain", "s.example"]);
+    s.ok(&["user", "add", "--given", "Root", "--family", "Made"]);
+    for entry in std::fs::read_dir(&state).unwrap() {
+        let e = entry.unwrap();
+        assert_eq!(
+            e.metadata().unwrap().uid(),
+            65534,
+            "{} belongs to root",
+            e.path().display()
+        );
+    }
+}
