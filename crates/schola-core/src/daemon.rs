@@ -25,6 +25,11 @@ pub fn init_logging(default_filter: &str) {
         .try_init();
 }
 
+/// True when stderr goes to the systemd journal.
+pub fn under_journal() -> bool {
+    systemd_journal_logger::connected_to_journal()
+}
+
 /// Tells systemd the daemon is ready (listeners bound). A no-op outside systemd.
 pub fn notify_ready() {
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);

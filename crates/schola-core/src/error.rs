@@ -30,6 +30,16 @@ pub enum Error {
     },
 
     #[error(
+        "the database {path} has schema version {found} and this Schola needs {known}; \
+         run 'scholactl db migrate' to upgrade it (it writes a backup first)"
+    )]
+    OlderSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+
+    #[error(
         "upgrading the database {path} from schema version {from} to {to} failed at step {step}: {cause}; \
          the database was restored from the backup {backup} and holds the data of before the upgrade"
     )]

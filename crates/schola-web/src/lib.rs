@@ -57,11 +57,19 @@ async fn serve(
     on_ready: impl FnOnce(&Started) + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = cfg.database_path();
-    let (store, migration) =
-        Store::open(&db).with_context(|| format!("cannot open the database {}", db.display()))?;
-    if let Some(m) = migration {
-        tracing::info!(from = m.from, to = m.to, backup = ?m.backup, "database schema migrated");
-    }
+    // On the appliance only `scholactl db migrate` (run by the package on upgrade) migrates, with
+    // a backup; a daemon restarting in a loop must not. A new database, and the dev profile
+    // (demo, tests), are set up here.
+    let store = if cfg.profile == schola_core::config::Profile::Appliance && db.exists() {
+        Store::open_current(&db, std::sync::Arc::new(schola_core::SystemClock))?
+    } else {
+        let (store, migration) = Store::open(&db)
+            .with_context(|| format!("cannot open the database {}", db.display()))?;
+        if let Some(m) = migration {
+            tracing::info!(from = m.from, to = m.to, backup = ?m.backup, "database schema migrated");
+        }
+        store
+    };
     let tls = tls::load_or_generate(&cfg)?;
     if tls.generated {
         tracing::info!(cert = %tls.cert_path.display(), "generated a self-signed TLS certificate");

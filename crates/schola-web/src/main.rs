@@ -27,7 +27,10 @@ fn main() -> ExitCode {
     let opts = Opts::parse();
     if opts.generate_man {
         let cmd = <Opts as clap::CommandFactory>::command();
-        return match clap_mangen::Man::new(cmd).section("8").render(&mut std::io::stdout()) {
+        return match clap_mangen::Man::new(cmd)
+            .section("8")
+            .render(&mut std::io::stdout())
+        {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("schola-web: error: cannot write the manual page: {e}");
@@ -45,7 +48,13 @@ fn main() -> ExitCode {
                 eprintln!("config OK: {}", path.display());
                 return Ok(());
             }
-            schola_web::run(cfg, |s| {
+            // Under systemd the journal already has these from the log; elsewhere they are the
+            // lines a person starting the daemon by hand looks for.
+            let to_terminal = !schola_core::daemon::under_journal();
+            schola_web::run(cfg, move |s| {
+                if !to_terminal {
+                    return;
+                }
                 if let Some(code) = &s.setup_code {
                     eprintln!(
                         "schola-web: first-run setup: open /setup and enter the setup code {code}"

@@ -49,8 +49,17 @@ impl AppState {
         })
     }
 
+    /// True once the school has an admin. While it has none, each call asks the database, so
+    /// an admin made meanwhile by `scholactl init` closes the setup page at once.
     pub fn setup_done(&self) -> bool {
-        self.setup_done.load(Ordering::Acquire)
+        if self.setup_done.load(Ordering::Acquire) {
+            return true;
+        }
+        if self.store.has_admin().unwrap_or(false) {
+            self.mark_setup_done();
+            return true;
+        }
+        false
     }
 
     pub fn mark_setup_done(&self) {

@@ -47,9 +47,10 @@ pub enum Command {
     Db(DbCommand),
     /// Start a demo school with 650 made-up people on this computer
     Demo(DemoArgs),
-    /// Print the manual page (roff) on standard output; used when building packages
+    /// Write the manual pages (scholactl.8 and one per subcommand) into DIR; used when building
+    /// packages
     #[command(hide = true)]
-    GenerateMan,
+    GenerateMan { dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]

@@ -24,8 +24,9 @@ impl Ctx {
         load_config(&self.config_path)
     }
 
-    /// Opens the school's database, which `init` (or `demo`) must have made. An older schema is
-    /// upgraded (with a backup); one from a newer Schola is refused.
+    /// Opens the school's database, which `init` (or `demo`) must have made. Only a database of
+    /// exactly this version's schema is used: an older one needs `scholactl db migrate` (which the
+    /// package runs on upgrade), one from a newer Schola is refused.
     pub fn store(&self, cfg: &Config) -> Result<Store> {
         let db = cfg.database_path();
         if !db.exists() {
@@ -35,7 +36,11 @@ impl Ctx {
                 db.display()
             );
         }
-        open_store(cfg)
+        become_state_owner(cfg)?;
+        Ok(Store::open_current(
+            &db,
+            std::sync::Arc::new(schola_core::SystemClock),
+        )?)
     }
 }
 

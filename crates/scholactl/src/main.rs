@@ -57,14 +57,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db(DbCommand::Status) => db::status(&ctx),
         Command::Db(DbCommand::Migrate) => db::migrate(&ctx),
         Command::Demo(args) => demo::run(&ctx, args),
-        Command::GenerateMan => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd)
-                .section("8")
-                .render(&mut std::io::stdout())?;
-            Ok(())
-        }
+        Command::GenerateMan { dir } => write_man_pages(&dir),
     }
+}
+
+/// scholactl.8, scholactl-user.8, scholactl-user-add.8, … (section 8: administration).
+fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
+    fn write(cmd: clap::Command, dir: &std::path::Path) -> std::io::Result<()> {
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned() {
+            write(sub, dir)?;
+        }
+        clap_mangen::Man::new(cmd)
+            .section("8")
+            .generate_to(dir)
+            .map(|_| ())
+    }
+    let mut cmd = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    cmd.build();
+    std::fs::create_dir_all(dir)?;
+    write(cmd, dir)
+        .map_err(|e| anyhow::anyhow!("cannot write the manual pages to {}: {e}", dir.display()))
 }
 
 /// The error and its causes joined with ": ", on one line. A cause whose text the message

@@ -845,8 +845,12 @@ fn db_status_and_migrate_report_the_schema_version() {
     let status = s.json(&["db", "status"]);
     assert_eq!(status["schema_version"], status["latest_known"]);
     assert!(s.ok(&["db", "migrate"]).contains("up to date"));
-    let man = s.ok(&["generate-man"]);
-    assert!(man.contains(".TH scholactl 8"), "{man}");
+    let dir = s.dir.path().join("man");
+    s.ok(&["generate-man", dir.to_str().unwrap()]);
+    let main = std::fs::read_to_string(dir.join("scholactl.8")).unwrap();
+    assert!(main.contains(".TH scholactl 8"), "{main}");
+    let add = std::fs::read_to_string(dir.join("scholactl-user-add.8")).unwrap();
+    assert!(add.contains("password\\-stdin"), "{add}");
 }
 
 #[test]

@@ -129,6 +129,21 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens an existing database whose schema is exactly this build's; an older one is refused
+    /// with the command that upgrades it, so only that command ever migrates (and backs up).
+    pub fn open_current(path: &Path, clock: SharedClock) -> Result<Store> {
+        let store = Self::open_existing(path, clock)?;
+        let found = store.schema_version()?;
+        if found < LATEST_VERSION {
+            return Err(Error::OlderSchema {
+                path: path.to_path_buf(),
+                found,
+                known: LATEST_VERSION,
+            });
+        }
+        Ok(store)
+    }
+
     pub fn path(&self) -> &Path {
         &self.inner.path
     }

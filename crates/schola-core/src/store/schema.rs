@@ -368,6 +368,26 @@ mod tests {
     }
 
     #[test]
+    fn open_current_refuses_an_older_schema_and_names_the_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE old (a);")
+            .unwrap();
+        let e = Store::open_current(&path, std::sync::Arc::new(crate::SystemClock))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("schema version 0") && e.contains("scholactl db migrate"),
+            "{e}"
+        );
+        let (_, m) = Store::open(&path).unwrap();
+        assert!(m.is_some());
+        assert!(Store::open_current(&path, std::sync::Arc::new(crate::SystemClock)).is_ok());
+    }
+
+    #[test]
     fn failing_migration_leaves_database_unchanged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");

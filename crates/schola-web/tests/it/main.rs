@@ -569,3 +569,21 @@ fn tells_systemd_it_is_ready_only_once_it_listens() {
     let addr = s.url.trim_start_matches("https://");
     std::net::TcpStream::connect(addr).expect("the listener is bound when READY is sent");
 }
+
+#[tokio::test]
+async fn an_admin_made_by_scholactl_closes_the_setup_page_at_once() {
+    let (dir, path) = school_dir("");
+    let s = Server::start_in(dir, path);
+    let c = s.client();
+    assert_eq!(
+        location(&c.get(s.url("/login")).send().await.unwrap()),
+        "/setup"
+    );
+    populate(&s.store());
+    assert_eq!(c.get(s.url("/login")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        location(&c.get(s.url("/setup")).send().await.unwrap()),
+        "/login"
+    );
+    assert_eq!(s.sign_in(&c, "admin", ADMIN_PW).await.status(), 303);
+}
