@@ -42,6 +42,8 @@ pub enum Command {
     /// Check the configuration files
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Upgrade Schola's packages with apt (as root), after checking that there is disk space
+    Upgrade(UpgradeArgs),
     /// Show the database's schema version, or bring it up to date (with a backup first)
     #[command(subcommand)]
     Db(DbCommand),
@@ -51,6 +53,13 @@ pub enum Command {
     /// packages
     #[command(hide = true)]
     GenerateMan { dir: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Only show what would be upgraded
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Subcommand)]

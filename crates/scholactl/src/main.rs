@@ -9,6 +9,7 @@ mod demo_data;
 mod group;
 mod output;
 mod setup;
+mod upgrade;
 mod user;
 
 use std::io::Write as _;
@@ -57,6 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db(DbCommand::Status) => db::status(&ctx),
         Command::Db(DbCommand::Migrate) => db::migrate(&ctx),
         Command::Demo(args) => demo::run(&ctx, args),
+        Command::Upgrade(args) => upgrade::run(&ctx, args),
         Command::GenerateMan { dir } => write_man_pages(&dir),
     }
 }

@@ -880,3 +880,13 @@ fn root_acts_as_the_owner_of_the_state_directory() {
         );
     }
 }
+
+#[test]
+fn upgrade_outside_an_appliance_says_why_it_cannot() {
+    let s = School::new();
+    let e = s.fail(&["upgrade", "--check"]);
+    assert!(
+        e.contains("no Schola packages are installed here") || e.contains("needs root"),
+        "{e}"
+    );
+}
