@@ -251,16 +251,18 @@ async fn not_found(req: HttpRequest, state: Data) -> PageResult {
     Ok(html(StatusCode::NOT_FOUND, page.render()?))
 }
 
-fn render_login(
+/// The sign-in page. The school's name is read only here, so a successful sign-in (the 8:00
+/// hot path) never pays for it.
+async fn render_login(
+    state: &Data,
     status: StatusCode,
-    school: String,
     csrf: String,
     new_cookie: bool,
     login: String,
     error: Option<String>,
 ) -> PageResult {
     let body = LoginPage {
-        layout: Layout::plain(school),
+        layout: Layout::plain(school_name(state).await?),
         csrf: csrf.clone(),
         login,
         error,
@@ -278,13 +280,14 @@ async fn login_page(req: HttpRequest, state: Data) -> PageResult {
     }
     let (csrf, new_cookie) = guard::login_csrf(&req);
     render_login(
+        &state,
         StatusCode::OK,
-        school_name(&state).await?,
         csrf,
         new_cookie,
         String::new(),
         None,
     )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -296,17 +299,17 @@ pub struct LoginForm {
 
 async fn login_submit(req: HttpRequest, state: Data, form: web::Form<LoginForm>) -> PageResult {
     let form = form.into_inner();
-    let school = school_name(&state).await?;
     let (csrf, new_cookie) = guard::login_csrf(&req);
     if new_cookie || !guard::eq(&form.csrf, &csrf) || !guard::same_origin(&req) {
         return render_login(
+            &state,
             StatusCode::FORBIDDEN,
-            school,
             csrf,
             new_cookie,
             form.login,
             Some("The sign-in form had expired. Please enter your password again.".into()),
-        );
+        )
+        .await;
     }
     let login = form.login.trim().to_lowercase();
     let ip = guard::client_ip(&req);
@@ -326,15 +329,16 @@ async fn login_submit(req: HttpRequest, state: Data, form: web::Form<LoginForm>)
     if let Gate::Wait(secs) = gate {
         tracing::info!(login = %login, client = %addr, wait = secs, "sign-in deferred by back-off");
         let mut resp = render_login(
+            &state,
             StatusCode::TOO_MANY_REQUESTS,
-            school,
             csrf,
             false,
             form.login,
             Some(format!(
                 "Too many wrong passwords. Please wait {secs} seconds, then try again."
             )),
-        )?;
+        )
+        .await?;
         if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
@@ -372,13 +376,14 @@ async fn login_submit(req: HttpRequest, state: Data, form: web::Form<LoginForm>)
             web::block(move || st.store.record_signin_failure(&l, &addr)).await??;
             tracing::info!(login = %login, client = ?ip, "sign-in failed");
             render_login(
+                &state,
                 StatusCode::UNAUTHORIZED,
-                school,
                 csrf,
                 false,
                 form.login,
                 Some("The login or the password is wrong.".into()),
             )
+            .await
         }
     }
 }

@@ -202,16 +202,20 @@ impl Server {
         format!("{}{path}", self.url)
     }
 
-    /// Loads the sign-in page and returns the form's CSRF token.
-    pub async fn csrf(&self, c: &reqwest::Client, path: &str) -> String {
-        let body = c
-            .get(self.url(path))
+    /// The HTML of a page, as client `c` sees it.
+    pub async fn page(&self, c: &reqwest::Client, path: &str) -> String {
+        c.get(self.url(path))
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Loads the sign-in page and returns the form's CSRF token.
+    pub async fn csrf(&self, c: &reqwest::Client, path: &str) -> String {
+        let body = self.page(c, path).await;
         hidden_csrf(&body).unwrap_or_else(|| panic!("no csrf field on {path}:\n{body}"))
     }
 

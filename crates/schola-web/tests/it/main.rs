@@ -15,16 +15,7 @@ use schola_core::audit::Actor;
 async fn health_and_readiness() {
     let s = Server::start("");
     let c = s.client();
-    assert_eq!(
-        c.get(s.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ok"
-    );
+    assert_eq!(s.page(&c, "/healthz").await, "ok");
     let r = c.get(s.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }
@@ -172,14 +163,7 @@ async fn student_sees_own_start_page_and_no_admin_pages() {
         s.sign_in(&c, "joerg.mueller", STUDENT_PW).await.status(),
         303
     );
-    let page = c
-        .get(s.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = s.page(&c, "/").await;
     assert!(page.contains("Welcome, Jörg Müller"), "{page}");
     assert!(page.contains("Klasse 4b"));
     assert!(page.contains("joerg.mueller@see.schule.example"));
@@ -193,14 +177,7 @@ async fn student_sees_own_start_page_and_no_admin_pages() {
             .status(),
         303
     );
-    let page = t
-        .get(s.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = s.page(&t, "/").await;
     assert!(
         page.contains("Classes and groups you teach") && page.contains("Klasse 4b"),
         "{page}"
@@ -393,14 +370,7 @@ async fn names_are_escaped_in_pages() {
         .unwrap();
     let c = s.client();
     assert_eq!(s.sign_in(&c, "admin", ADMIN_PW).await.status(), 303);
-    let page = c
-        .get(s.url("/admin?q=mallory"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = s.page(&c, "/admin?q=mallory").await;
     assert!(!page.contains("<script>alert(1)</script>"));
     assert!(
         page.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
@@ -431,14 +401,7 @@ async fn admin_people_list_searches_filters_and_pages() {
         .unwrap();
     let c = s.client();
     assert_eq!(s.sign_in(&c, "admin", ADMIN_PW).await.status(), 303);
-    let page = c
-        .get(s.url("/admin?q=%C3%96zdemir"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = s.page(&c, "/admin?q=%C3%96zdemir").await;
     assert!(
         page.contains("120 people match") && page.contains("Page 1 of 3"),
         "{page}"
@@ -454,14 +417,7 @@ async fn admin_people_list_searches_filters_and_pages() {
         next.starts_with("/admin?page=2") && next.contains("q=%C3%96zdemir"),
         "{next}"
     );
-    let page = c
-        .get(s.url("/admin?role=teacher"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = s.page(&c, "/admin?role=teacher").await;
     assert!(
         page.contains("1 people match") && page.contains("anke.lehmann"),
         "{page}"
