@@ -66,6 +66,21 @@ pub(crate) fn record(
 }
 
 impl Store {
+    /// Records something an admin did that changes no directory data (e.g. asking for an
+    /// upgrade), so the audit log still tells who did it and when.
+    pub fn record_event(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let at = self.now();
+        self.write(|tx| {
+            record(tx, at, actor, action, target, detail).map_err(|e| self.sqlite_err(e))
+        })
+    }
+
     /// The newest entries first, optionally only those whose action, actor or target contain
     /// `filter`.
     pub fn audit_log(

@@ -62,6 +62,9 @@ pub struct Paths {
     pub state_dir: PathBuf,
     /// Home and group shares.
     pub data_dir: PathBuf,
+    /// Where the privileged update helper writes its status and log for the admin UI's Updates
+    /// page. Default: `/var/lib/schola-update`; with `profile = "dev"`, `<root>/updates`.
+    pub update_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -134,6 +137,7 @@ impl Default for Paths {
             root: None,
             state_dir: "/var/lib/schola".into(),
             data_dir: "/srv/schola".into(),
+            update_dir: None,
         }
     }
 }
@@ -289,6 +293,7 @@ impl Config {
                 self.paths.data_dir = abs(&self.paths.data_dir);
             }
         }
+        self.paths.update_dir = self.paths.update_dir.as_deref().map(abs);
         self.web.tls_cert = self.web.tls_cert.as_deref().map(abs);
         self.web.tls_key = self.web.tls_key.as_deref().map(abs);
         if self.web.tls_cert.is_some() != self.web.tls_key.is_some() {
@@ -316,6 +321,15 @@ impl Config {
     /// The SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.paths.state_dir.join("schola.db")
+    }
+
+    /// See [`Paths::update_dir`].
+    pub fn update_dir(&self) -> PathBuf {
+        match (&self.paths.update_dir, &self.paths.root) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(root)) if self.profile == Profile::Dev => root.join("updates"),
+            _ => PathBuf::from("/var/lib/schola-update"),
+        }
     }
 
     /// Where a generated TLS certificate and key are kept.

@@ -19,6 +19,7 @@ pub mod session;
 pub mod store;
 pub mod throttle;
 pub mod token;
+pub mod updates;
 
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use config::Config;
