@@ -57,9 +57,13 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct UpgradeArgs {
-    /// Only show what would be upgraded
+    /// Only show what would be upgraded, with the changelog
     #[arg(long)]
     pub check: bool,
+    /// Run as the update helper (schola-update.service, root): take the request the admin UI
+    /// left and record the outcome for its Updates page
+    #[arg(long, hide = true, conflicts_with = "check")]
+    pub run_request: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -84,7 +84,7 @@ fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
 /// The error and its causes joined with ": ", on one line. A cause whose text the message
 /// already ends with is left out (library errors often print their source themselves), and
 /// control characters are made visible.
-fn one_line(e: &anyhow::Error) -> String {
+pub(crate) fn one_line(e: &anyhow::Error) -> String {
     let mut msg = String::new();
     for cause in e.chain() {
         let text = cause.to_string();

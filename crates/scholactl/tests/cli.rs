@@ -890,3 +890,69 @@ fn upgrade_outside_an_appliance_says_why_it_cannot() {
         "{e}"
     );
 }
+
+/// The update helper (`upgrade --run-request`, root) with requests it must not act on. Nothing
+/// here reaches apt: an upgrade itself is tested on installed packages by scripts/test-packages.
+#[test]
+fn the_update_helper_acts_only_on_a_valid_request() {
+    let s = School::new();
+    let updates = s.dir.path().join("updates");
+    let requests = s.dir.path().join("state/update-request");
+    if !nix::unistd::geteuid().is_root() {
+        let err = failed(
+            &["upgrade", "--run-request"],
+            s.run(&["upgrade", "--run-request"]),
+        );
+        assert!(err.contains("needs root"), "{err}");
+        return;
+    }
+    // without the update directory (which the package makes) it says what is missing
+    let err = failed(
+        &["upgrade", "--run-request"],
+        s.run(&["upgrade", "--run-request"]),
+    );
+    assert!(
+        err.contains(&format!(
+            "the update directory {} does not exist",
+            updates.display()
+        )),
+        "{err}"
+    );
+    std::fs::create_dir_all(&updates).unwrap();
+    // no request: nothing to do, nothing written
+    succeeded(
+        &["upgrade", "--run-request"],
+        s.run(&["upgrade", "--run-request"]),
+    );
+    assert!(!updates.join("status.json").exists());
+    // a request that is not one of the two words: refused, removed, and the page is told why
+    std::fs::create_dir_all(&requests).unwrap();
+    std::fs::write(requests.join("request"), "install evil-package\n").unwrap();
+    let err = failed(
+        &["upgrade", "--run-request"],
+        s.run(&["upgrade", "--run-request"]),
+    );
+    assert!(err.contains("is not 'check' or 'upgrade'"), "{err}");
+    assert!(!requests.join("request").exists());
+    let status: Value =
+        serde_json::from_slice(&std::fs::read(updates.join("status.json")).unwrap()).unwrap();
+    assert_eq!(status["state"], "failed");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"install evil-package\""),
+        "{status}"
+    );
+    // while another run holds the lock, a request is dropped with a message, not left to loop
+    let lock = std::fs::File::create(updates.join("lock")).unwrap();
+    let held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).unwrap();
+    std::fs::write(requests.join("request"), "check\n").unwrap();
+    let err = failed(
+        &["upgrade", "--run-request"],
+        s.run(&["upgrade", "--run-request"]),
+    );
+    assert!(err.contains("another upgrade is running"), "{err}");
+    assert!(!requests.join("request").exists());
+    drop(held);
+}
