@@ -9,6 +9,7 @@ pub mod limits;
 pub mod pages;
 pub mod state;
 pub mod tls;
+pub mod updates;
 
 use std::time::Duration;
 

@@ -72,7 +72,7 @@ impl ResponseError for PageError {
     }
 }
 
-type PageResult = Result<HttpResponse, PageError>;
+pub(crate) type PageResult = Result<HttpResponse, PageError>;
 
 /// What the base template shows on every page.
 pub struct Layout {
@@ -96,7 +96,7 @@ impl Layout {
         }
     }
 
-    fn for_session(school: String, s: &Session) -> Layout {
+    pub(crate) fn for_session(school: String, s: &Session) -> Layout {
         Layout {
             viewer: Some(s.person.display_name.clone()),
             csrf: s.csrf.clone(),
@@ -166,7 +166,7 @@ struct MessagePage {
     link_label: &'static str,
 }
 
-fn html(status: StatusCode, body: String) -> HttpResponse {
+pub(crate) fn html(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(body)
@@ -182,13 +182,13 @@ fn pre_signin_form(status: StatusCode, body: String, csrf: &str, new_cookie: boo
     resp.body(body)
 }
 
-fn redirect(to: &str) -> HttpResponse {
+pub(crate) fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
         .finish()
 }
 
-async fn school_name(state: &Data) -> Result<String, PageError> {
+pub(crate) async fn school_name(state: &Data) -> Result<String, PageError> {
     let st = state.clone();
     Ok(web::block(move || st.store.school()).await??.name)
 }
@@ -199,6 +199,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .route("/readyz", web::head().to(readyz))
         .route("/static/schola.css", web::get().to(stylesheet))
+        .route("/static/favicon.svg", web::get().to(favicon))
+        .route("/favicon.ico", web::get().to(favicon))
         .route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login_submit))
         .route("/logout", web::post().to(logout))
@@ -206,6 +208,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/setup", web::post().to(setup_submit))
         .route("/", web::get().to(home))
         .route("/admin", web::get().to(admin))
+        .configure(crate::updates::routes)
         .default_service(web::to(not_found));
 }
 
@@ -231,6 +234,13 @@ async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../static/schola.css"))
+}
+
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(include_str!("../static/favicon.svg"))
 }
 
 async fn not_found(req: HttpRequest, state: Data) -> PageResult {
@@ -416,7 +426,7 @@ async fn logout(req: HttpRequest, state: Data, form: web::Form<CsrfForm>) -> Pag
 }
 
 /// Runs the access decision and turns "sign in first" and "forbidden" into responses.
-async fn gate(
+pub(crate) async fn gate(
     req: &HttpRequest,
     state: &Data,
     need: Need,

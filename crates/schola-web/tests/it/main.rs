@@ -543,3 +543,233 @@ async fn an_admin_made_by_scholactl_closes_the_setup_page_at_once() {
     );
     assert_eq!(s.sign_in(&c, "admin", ADMIN_PW).await.status(), 303);
 }
+
+mod updates {
+    //! The Updates page against the files the privileged helper would write.
+
+    use super::*;
+    use schola_core::updates::{Action, PackageVersion, RunState, Status, UpdatePaths};
+
+    fn paths(s: &Server) -> UpdatePaths {
+        UpdatePaths::from_config(&schola_core::Config::load(&s.config_path).unwrap())
+    }
+
+    async fn admin(s: &Server) -> reqwest::Client {
+        let c = s.client();
+        assert_eq!(s.sign_in(&c, "admin", ADMIN_PW).await.status(), 303);
+        c
+    }
+
+    async fn post(s: &Server, c: &reqwest::Client, csrf: &str, action: &str) -> reqwest::Response {
+        c.post(s.url("/admin/updates"))
+            .form(&[("csrf", csrf), ("action", action)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn available() -> Status {
+        Status {
+            action: Some(Action::Check),
+            state: Some(RunState::Succeeded),
+            started: Some(1_795_420_000),
+            finished: Some(1_795_420_030),
+            message: "1 upgrade is available.".into(),
+            packages: vec![
+                PackageVersion {
+                    package: "schola-common".into(),
+                    installed: "0.1.0".into(),
+                    available: Some("0.2.0".into()),
+                },
+                PackageVersion {
+                    package: "schola-web".into(),
+                    installed: "0.1.0".into(),
+                    available: None,
+                },
+            ],
+            checked: Some(1_795_420_030),
+            changelog:
+                "schola (0.2.0) stable; urgency=medium\n\n  * New <script>alert(1)</script> page."
+                    .into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn without_the_update_directory_updates_are_not_managed_here() {
+        let s = Server::start("");
+        let c = admin(&s).await;
+        let body = s.page(&c, "/admin/updates").await;
+        assert!(
+            body.contains("Updates are not managed on this server"),
+            "{body}"
+        );
+        let csrf = hidden_csrf(&body).unwrap();
+        let r = post(&s, &c, &csrf, "check").await;
+        assert_eq!(r.status(), 409);
+        assert!(!paths(&s).request().exists());
+        // students and teachers never see it
+        let student = s.client();
+        s.sign_in(&student, "joerg.mueller", STUDENT_PW).await;
+        let r = student.get(s.url("/admin/updates")).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        let r = student
+            .get(s.url("/admin/updates/events"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+
+    #[tokio::test]
+    async fn shows_versions_and_changelog_and_asks_the_helper_once() {
+        let s = Server::start("");
+        let p = paths(&s);
+        std::fs::create_dir_all(&p.update_dir).unwrap();
+        p.write_status(&available()).unwrap();
+        let c = admin(&s).await;
+        let body = s.page(&c, "/admin/updates").await;
+        assert!(
+            body.contains("<td>schola-common</td><td>0.1.0</td><td><strong>0.2.0</strong></td>"),
+            "{body}"
+        );
+        assert!(body.contains("<td>schola-web</td><td>0.1.0</td><td>up to date</td>"));
+        assert!(
+            body.contains("New &#60;script&#62;alert(1)&#60;/script&#62; page."),
+            "the changelog is escaped: {body}"
+        );
+        assert!(body.contains("Install the upgrade"));
+        assert!(body.contains("Last checked: 2026-11-23 "), "{body}");
+
+        // without the page's token nothing is asked
+        let r = post(&s, &c, "forged", "upgrade").await;
+        assert_eq!(r.status(), 403);
+        assert!(!p.request().exists());
+        let csrf = hidden_csrf(&body).unwrap();
+        let r = post(&s, &c, &csrf, "reboot").await;
+        assert_eq!(r.status(), 400);
+        assert!(!p.request().exists());
+
+        let r = post(&s, &c, &csrf, "upgrade").await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(std::fs::read_to_string(p.request()).unwrap(), "upgrade\n");
+        let body = s.page(&c, "/admin/updates").await;
+        assert!(
+            body.contains("Waiting for the update helper to start"),
+            "{body}"
+        );
+        assert!(body.contains("data-busy=\"true\""));
+        assert!(body.contains("<noscript><meta http-equiv=\"refresh\""));
+        // one request at a time
+        let r = post(&s, &c, &csrf, "check").await;
+        assert_eq!(r.status(), 409);
+        assert!(r.text().await.unwrap().contains("already in progress"));
+        assert_eq!(p.take_request().unwrap(), Some(Action::Upgrade));
+
+        let log = s.store().audit_log(Some("update."), 10, 0).unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].actor, "admin");
+        assert!(log[0].detail.contains("upgrade"));
+    }
+
+    #[tokio::test]
+    async fn a_run_that_was_killed_is_shown_as_interrupted() {
+        let s = Server::start("");
+        let p = paths(&s);
+        std::fs::create_dir_all(&p.update_dir).unwrap();
+        let mut st = available();
+        st.action = Some(Action::Upgrade);
+        st.state = Some(RunState::Running);
+        st.finished = None;
+        p.write_status(&st).unwrap();
+        let c = admin(&s).await;
+        // a helper holds the lock: running
+        let lock = p.lock_exclusive().unwrap().unwrap();
+        let body = s.page(&c, "/admin/updates").await;
+        assert!(body.contains("<dd id=\"run-state\">Running</dd>"), "{body}");
+        drop(lock);
+        // no one holds it any more, yet the status says running
+        let body = s.page(&c, "/admin/updates").await;
+        assert!(
+            body.contains("The run was interrupted before it finished"),
+            "{body}"
+        );
+        assert!(body.contains("data-busy=\"false\""));
+    }
+
+    /// Reads the event stream until `want` appears (or the stream ends), returning all of it.
+    async fn read_until(r: &mut reqwest::Response, want: &str) -> String {
+        let mut seen = String::new();
+        let read = async {
+            while let Some(chunk) = r.chunk().await.unwrap() {
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+                if seen.contains(want) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(15), read).await;
+        seen
+    }
+
+    #[tokio::test]
+    async fn the_log_streams_live_and_resumes_where_it_left_off() {
+        let s = Server::start("");
+        let p = paths(&s);
+        std::fs::create_dir_all(&p.update_dir).unwrap();
+        let mut st = available();
+        st.action = Some(Action::Upgrade);
+        st.state = Some(RunState::Running);
+        p.write_status(&st).unwrap();
+        let lock = p.lock_exclusive().unwrap().unwrap();
+        std::fs::write(p.log(), "$ apt-get update -q\n").unwrap();
+        let c = admin(&s).await;
+
+        let mut r = c.get(s.url("/admin/updates/events")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "text/event-stream");
+        let first = read_until(&mut r, "id: 20\n").await;
+        assert!(
+            first.contains("event: log\ndata: $ apt-get update -q\nid: 20\n"),
+            "{first:?}"
+        );
+        // a line written later arrives on the open stream; half a line waits for its end
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(p.log())
+            .unwrap();
+        std::io::Write::write_all(&mut f, b"Unpacking schola-common (0.2.0)\nSetting up").unwrap();
+        let more = read_until(&mut r, "id: 52\n").await;
+        assert!(
+            more.contains("data: Unpacking schola-common (0.2.0)\nid: 52\n"),
+            "{more:?}"
+        );
+        assert!(!more.contains("Setting up"));
+
+        // a browser reconnecting after schola-web restarted continues from its last event id
+        let mut again = c
+            .get(s.url("/admin/updates/events"))
+            .header("Last-Event-ID", "20")
+            .send()
+            .await
+            .unwrap();
+        std::io::Write::write_all(&mut f, b" schola-common (0.2.0)\n").unwrap();
+        let resumed = read_until(&mut again, "Setting up").await;
+        let (unpack, setup) = (
+            resumed.find("data: Unpacking schola-common (0.2.0)\n"),
+            resumed.find("data: Setting up schola-common (0.2.0)\n"),
+        );
+        assert!(unpack.is_some() && unpack < setup, "{resumed:?}");
+        assert!(!resumed.contains("apt-get update"));
+
+        // the helper finishes: the stream says so and ends
+        st.state = Some(RunState::Succeeded);
+        p.write_status(&st).unwrap();
+        drop(lock);
+        let end = read_until(&mut again, "event: done").await;
+        assert!(end.contains("event: done"), "{end:?}");
+        assert!(
+            again.chunk().await.unwrap().is_none(),
+            "the stream ends after done"
+        );
+    }
+}
