@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""The image test (run by scripts/test-image): installs the ISO unattended into an empty disk
+(UEFI), boots the installed system, completes the first-run wizard and signs in over HTTPS from
+the host, creates a student, powers off, boots again with legacy BIOS and signs the student in.
+Prints the time of each step and the measured figures.
+
+    image/test_image.py ISO WORKDIR [DISK_IMAGE]
+
+With DISK_IMAGE (the qcow2 that `scripts/build-image --disk` makes), it also boots that image
+(through a copy-on-write overlay, so it stays unbooted) and checks it comes up waiting for its
+first-run setup.
+"""
+
+import hashlib
+import http.client
+import re
+import secrets
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.parse
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+import vm as vmlib  # noqa: E402
+
+BEGAN = time.monotonic()
+passed = 0
+
+
+def step(text):
+    print(f"\n--- test-image: {text} ({time.monotonic() - BEGAN:.0f} s)", flush=True)
+
+
+def ok(text):
+    global passed
+    passed += 1
+    print(f"ok: {text}", flush=True)
+
+
+def fail(text):
+    print(f"test-image: FAILED: {text}", file=sys.stderr, flush=True)
+    print(f"test-image: {passed} passed, 1 failed", flush=True)
+    sys.exit(1)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Browser:
+    """An HTTPS client with a cookie jar that does not follow redirects. The appliance's
+    certificate is self-signed; the test compares its fingerprint with the console's instead."""
+
+    def __init__(self, port):
+        self.port = port
+        self.cookies = {}
+        self.ctx = ssl.create_default_context()
+        self.ctx.check_hostname = False
+        self.ctx.verify_mode = ssl.CERT_NONE
+
+    def request(self, method, path, form=None, timeout=30):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx,
+                                           timeout=timeout)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Origin"] = f"https://127.0.0.1:{self.port}"
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        text = resp.read().decode("utf-8", errors="replace")
+        for h, v in resp.getheaders():
+            if h.lower() == "set-cookie":
+                name, _, rest = v.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        cert = conn.sock.getpeercert(binary_form=True) if conn.sock else None
+        conn.close()
+        return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), text, cert
+
+    def csrf(self, path):
+        status, _, text, _ = self.request("GET", path)
+        m = re.search(r'name="csrf" value="([^"]+)"', text)
+        if not m:
+            fail(f"no form token on {path} (HTTP {status})")
+        return m.group(1)
+
+    def sign_in(self, login, password):
+        token = self.csrf("/login")
+        status, headers, _, _ = self.request(
+            "POST", "/login", {"csrf": token, "login": login, "password": password})
+        return status, headers.get("location", "")
+
+
+def wait_ready(b, vm, timeout):
+    """Polls /healthz over the forwarded port until the appliance answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if vm.proc.poll() is not None:
+            fail(f"the machine stopped before it was ready\n{vm.tail()}")
+        try:
+            status, _, text, cert = b.request("GET", "/healthz", timeout=5)
+            if status == 200 and text.startswith("ok"):
+                return cert
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(1)
+    fail(f"https://127.0.0.1:{b.port}/healthz did not answer within {timeout} s\n{vm.tail()}")
+
+
+def boot(name, work, disk, firmware, port):
+    vm = vmlib.VM(name, work, firmware, disk, forward={port: 443}).start()
+    b = Browser(port)
+    cert = wait_ready(b, vm, 600)
+    return vm, b, cert, vm.elapsed()
+
+
+def main():
+    iso, work = sys.argv[1], sys.argv[2]
+    root_pw = secrets.token_urlsafe(12)
+    admin_pw = "Schulleitung-" + secrets.token_urlsafe(6)
+    student_pw = "Sonnenblume-" + secrets.token_urlsafe(6)
+    disk = f"{work}/disk.qcow2"
+    figures = {}
+
+    step("install from the ISO, unattended by an answer file on a second disk (UEFI)")
+    try:
+        secs, m = vmlib.install(iso, work, disk, {
+            "disk": "auto", "hostname": "schola-test", "wipe": "yes",
+            "root_password": root_pw, "after": "reboot",
+        })
+    except vmlib.VMError as e:
+        fail(str(e))
+    figures["install (ISO boot to reboot)"] = f"{secs:.0f} s (the installer: {m.group(2)} s)"
+    ok(f"installed on {m.group(1)} in {secs:.0f} s, then rebooted")
+
+    step("first boot of the installed system (UEFI)")
+    port = free_port()
+    vm, b, cert, ready = boot("uefi", work, disk, "uefi", port)
+    figures["boot to ready (UEFI)"] = f"{ready:.0f} s"
+    ok(f"the admin UI answers over HTTPS {ready:.0f} s after power-on")
+    try:
+        vm.login("root", root_pw)
+        _, issue = vm.run("cat /run/issue.d/50-schola.issue")
+        served = ":".join(f"{x:02X}" for x in hashlib.sha256(cert).digest())
+        if served not in issue:
+            fail(f"the console does not show the served certificate's fingerprint {served}:\n{issue}")
+        m = re.search(r"First-run setup code:\s+(\S+)", issue)
+        if not m:
+            fail(f"the console does not show the setup code:\n{issue}")
+        code = m.group(1)
+        ok("the console shows the admin UI's address, the certificate fingerprint and the setup code")
+        vm.run("systemctl is-active schola.target schola-web.service systemd-networkd.service")
+        status, _ = vm.run("systemctl is-enabled ssh.service", check=False)
+        if status == 0:
+            fail("sshd is enabled on a fresh appliance")
+        vm.run("grep -rq security /etc/apt/sources.list /etc/apt/sources.list.d/")
+        vm.run("grep -q '^Signed-By: /usr/share/keyrings/schola-archive-keyring.gpg' "
+               "/etc/apt/sources.list.d/schola.sources")
+        vm.run("systemctl is-enabled apt-daily-upgrade.timer && "
+               "grep -q 'Unattended-Upgrade \"1\"' /etc/apt/apt.conf.d/20auto-upgrades")
+        vm.run("findmnt -n /srv && findmnt -n /var/vmail && findmnt -n /boot/efi")
+        ok("SSH off, apt sources for Schola and Debian security, security updates unattended, "
+           "/srv and /var/vmail on the data partition")
+
+        step("the first-run wizard and sign-in over HTTPS from the host")
+        status, headers, _, _ = b.request("GET", "/")
+        if status != 303 or headers.get("location") not in ("/setup", "/login"):
+            fail(f"a fresh appliance does not lead to the setup (HTTP {status})")
+        token = b.csrf("/setup")
+        status, headers, text, _ = b.request("POST", "/setup", {
+            "csrf": token, "setup_code": code, "school_name": "Testschule im Emulator",
+            "mail_domain": "emulator.schule.example", "admin_login": "admin",
+            "password": admin_pw, "password_confirm": admin_pw,
+        })
+        if status != 303:
+            fail(f"the setup was refused (HTTP {status}): {text[:400]}")
+        status, loc = b.sign_in("admin", admin_pw)
+        if status != 303:
+            fail(f"the admin cannot sign in (HTTP {status})")
+        _, _, page, _ = b.request("GET", "/admin")
+        if "Testschule im Emulator" not in page:
+            fail("the admin page does not show the school's name")
+        ok("setup done with the console's code; the admin signs in")
+        status, _ = vm.run("for i in $(seq 20); do grep -q 'setup code' "
+                           "/run/issue.d/50-schola.issue || break; sleep 1; done; "
+                           "! grep -q 'setup code' /run/issue.d/50-schola.issue", check=False)
+        if status != 0:
+            fail("the console still shows the setup code after the setup was done")
+        ok("the console no longer shows the setup code once the setup is done")
+
+        step("create a student, then power off")
+        vm.run(f"printf '%s\\n' '{student_pw}' | scholactl user add --given Erika "
+               "--family Mustermann --role student --password-stdin")
+        s = Browser(port)
+        status, _ = s.sign_in("erika.mustermann", student_pw)
+        if status != 303:
+            fail(f"the new student cannot sign in (HTTP {status})")
+        ok("the student erika.mustermann signs in")
+        # idle memory: the machine has settled once the UI is up and nothing else runs
+        time.sleep(20)
+        _, out = vm.run("awk '/^MemTotal/ {t=$2} /^MemAvailable/ {a=$2} "
+                        "END {printf \"mem=%d\\n\", (t - a) / 1024}' /proc/meminfo")
+        m = re.search(r"mem=(\d+)", out)
+        if not m:
+            fail(f"cannot read the memory use: {out!r}")
+        mem = int(m.group(1))
+        figures["idle memory in use (MemTotal - MemAvailable)"] = \
+            f"{mem} MiB (goal <= 600 MiB: ratio {mem / 600:.2f})"
+        if mem > 600:
+            fail(f"the idle appliance uses {mem} MiB, more than the goal of 600 MiB")
+        vm.send("systemctl poweroff\n")
+        vm.wait_exit(180)
+    except vmlib.VMError as e:
+        fail(str(e))
+    finally:
+        vm.kill()
+    ok("powered off")
+
+    step("boot again with legacy BIOS (SeaBIOS): the student is still there")
+    port = free_port()
+    vm, b, _, ready = boot("bios", work, disk, "bios", port)
+    try:
+        figures["boot to ready (legacy BIOS)"] = f"{ready:.0f} s"
+        status, _ = b.sign_in("erika.mustermann", student_pw)
+        if status != 303:
+            fail(f"after a reboot the student cannot sign in (HTTP {status})")
+        _, _, page, _ = b.request("GET", "/")
+        if "Erika Mustermann" not in page:
+            fail("the student's start page does not show her name")
+        ok(f"booted with SeaBIOS, ready in {ready:.0f} s; the student signs in")
+    finally:
+        vm.kill()
+
+    if len(sys.argv) > 3:
+        step("the disk image for virtual machines boots into a working Schola (UEFI)")
+        overlay = f"{work}/disk-image-overlay.qcow2"
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                        sys.argv[3], overlay], check=True)
+        port = free_port()
+        vm, b, _, ready = boot("diskimage", work, overlay, "uefi", port)
+        try:
+            figures["boot to ready (disk image, UEFI)"] = f"{ready:.0f} s"
+            status, headers, _, _ = b.request("GET", "/login")
+            if status != 303 or headers.get("location") != "/setup":
+                fail(f"the disk image does not wait for its first-run setup (HTTP {status})")
+            ok(f"the disk image is ready in {ready:.0f} s and waits for its first-run setup")
+        finally:
+            vm.kill()
+
+    print("\ntest-image: figures")
+    for k, v in figures.items():
+        print(f"  {k}: {v}")
+    print(f"\ntest-image: took {time.monotonic() - BEGAN:.0f} s")
+    print(f"test-image: {passed} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
