@@ -80,6 +80,8 @@ pub struct Web {
     pub max_connections: usize,
     /// Sign-ins allowed to wait for a password check before new ones get 503; 0 = derived.
     pub max_signins_waiting: usize,
+    /// Requests worked on at once before new ones get the waiting room (503); 0 = derived.
+    pub max_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -151,6 +153,7 @@ impl Default for Web {
             workers: 0,
             max_connections: 0,
             max_signins_waiting: 0,
+            max_in_flight: 0,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! it shows or changes; the core decides what is valid, the web layer decides how it looks and
 //! who may open which page (`guard::require`).
 
+pub mod admission;
 pub mod guard;
 pub mod limits;
 pub mod pages;
@@ -85,6 +86,7 @@ async fn serve(
         App::new()
             .app_data(app_state.clone())
             .app_data(web::FormConfig::default().limit(64 * 1024))
+            .wrap(actix_web::middleware::from_fn(admission::admit))
             .wrap(security_headers())
             .configure(pages::routes)
     })

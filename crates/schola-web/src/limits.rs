@@ -16,6 +16,8 @@ pub struct Limits {
     pub max_handshakes_per_worker: usize,
     pub hash_threads: usize,
     pub signins_waiting: usize,
+    /// Requests worked on at once; more get the waiting room (503 with Retry-After).
+    pub in_flight: usize,
     /// A client must send its request headers within this time (slow-loris defence).
     pub request_timeout: Duration,
     pub handshake_timeout: Duration,
@@ -58,8 +60,16 @@ impl Limits {
         } else {
             cfg.web.max_signins_waiting
         };
+        // enough to keep every core busy with page loads while sign-ins wait for their hash,
+        // few enough that an admitted request never waits long behind the others
+        let in_flight = if cfg.web.max_in_flight == 0 {
+            (cores * 256).clamp(256, 4_096)
+        } else {
+            cfg.web.max_in_flight
+        };
         Limits {
             workers,
+            in_flight,
             max_connections,
             max_handshakes_per_worker: 256,
             hash_threads,
@@ -85,6 +95,7 @@ mod tests {
         let small = Limits::derive_for(&cfg, 2, 4 << 30);
         assert_eq!(small.workers, 2);
         assert_eq!(small.max_connections, 16_384);
+        assert_eq!(small.in_flight, 512);
         let tiny = Limits::derive_for(&cfg, 1, 256 << 20);
         assert_eq!(tiny.max_connections, 1_024);
         let mut cfg = Config::default();

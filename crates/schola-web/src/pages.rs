@@ -17,9 +17,6 @@ use crate::state::AppState;
 
 type Data = web::Data<AppState>;
 
-/// Seconds a client is told to wait when the sign-in queue is full.
-const BUSY_RETRY_SECS: u64 = 5;
-
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
     #[error(transparent)]
@@ -41,26 +38,15 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        let (title, message) = if status == StatusCode::SERVICE_UNAVAILABLE {
-            (
-                "Busy",
-                "The server is very busy right now. Please wait a few seconds and try again.",
-            )
-        } else {
-            tracing::error!(error = %self, "request failed");
-            (
-                "Something went wrong",
-                "The server could not complete this request. The details are in the server's log.",
-            )
-        };
-        let mut resp = HttpResponse::build(status);
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.insert_header((header::RETRY_AFTER, BUSY_RETRY_SECS.to_string()));
+        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+            return waiting_room(crate::admission::retry_after());
         }
+        tracing::error!(error = %self, "request failed");
+        let message =
+            "The server could not complete this request. The details are in the server's log.";
         let body = MessagePage {
             layout: Layout::plain(String::new()),
-            title,
+            title: "Something went wrong",
             message: message.to_string(),
             is_error: true,
             link: "/",
@@ -68,8 +54,32 @@ impl ResponseError for PageError {
         }
         .render()
         .unwrap_or_else(|_| message.to_string());
-        resp.content_type("text/html; charset=utf-8").body(body)
+        HttpResponse::build(self.status_code())
+            .content_type("text/html; charset=utf-8")
+            .body(body)
     }
+}
+
+#[derive(Template)]
+#[template(path = "busy.html")]
+struct BusyPage {
+    layout: Layout,
+    retry: u64,
+}
+
+/// The waiting room's answer: 503, `Retry-After`, and a page that reloads itself after the same
+/// time. Used when the server has too many requests in progress and when the sign-in queue is full.
+pub fn waiting_room(retry: u64) -> HttpResponse {
+    let body = BusyPage {
+        layout: Layout::plain(String::new()),
+        retry,
+    }
+    .render()
+    .unwrap_or_else(|_| "The server is busy. Please try again in a few seconds.".to_string());
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, retry.to_string()))
+        .content_type("text/html; charset=utf-8")
+        .body(body)
 }
 
 pub(crate) type PageResult = Result<HttpResponse, PageError>;

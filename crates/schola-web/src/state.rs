@@ -19,6 +19,8 @@ pub struct AppState {
     pub scheme: LoginScheme,
     pub password_policy: PasswordPolicy,
     pub limits: Limits,
+    /// The waiting room's count of requests in progress.
+    pub admission: crate::admission::Admission,
     pub cfg: Config,
     /// Once true, stays true: the school has an admin and the setup page is closed.
     setup_done: AtomicBool,
@@ -42,6 +44,7 @@ impl AppState {
                 min_length: cfg.auth.password_min_length,
             },
             limits,
+            admission: Default::default(),
             store,
             cfg,
             setup_done: AtomicBool::new(setup_done),

@@ -773,3 +773,87 @@ mod updates {
         );
     }
 }
+
+/// The waiting room: with the limits set low, a burst of sign-ins gets 503 with Retry-After and
+/// the self-reloading waiting page, never an error or a hang, and every admitted sign-in works.
+#[tokio::test]
+async fn a_burst_past_the_limits_waits_in_the_waiting_room() {
+    let (dir, path) = school_dir("[auth]\nhash_threads = 1\n");
+    std::fs::create_dir_all(dir.path().join("conf.d")).unwrap();
+    std::fs::write(
+        dir.path().join("conf.d/50-low-limits.toml"),
+        "[web]\nmax_in_flight = 2\nmax_signins_waiting = 1\n",
+    )
+    .unwrap();
+    let store = open_store(&path);
+    populate(&store);
+    // a costly hash, so that sign-ins overlap (its parameters travel in the hash itself)
+    let slow = schola_core::config::Argon2Config {
+        memory_kib: 32 * 1024,
+        iterations: 3,
+        parallelism: 1,
+    };
+    let hash = schola_core::password::hash_password(slow, STUDENT_PW).unwrap();
+    let student = store.require_person("joerg.mueller").unwrap();
+    store
+        .set_password_hash(&Actor::system("test"), student.id, &hash)
+        .unwrap();
+    drop(store);
+    let s = Server::start_in(dir, path);
+
+    // every browser has loaded the sign-in form before the burst
+    let mut forms = Vec::new();
+    for _ in 0..12 {
+        let c = s.client();
+        let csrf = s.csrf(&c, "/login").await;
+        forms.push((c, csrf));
+    }
+    let burst = forms.into_iter().map(|(c, csrf)| {
+        let url = s.url("/login");
+        tokio::spawn(async move {
+            let r = c
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("login", "joerg.mueller"),
+                    ("password", STUDENT_PW),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+            (status, retry, r.text().await.unwrap())
+        })
+    });
+    let (mut admitted, mut waiting) = (0, 0);
+    for h in burst.collect::<Vec<_>>() {
+        let (status, retry, body) = h.await.unwrap();
+        match status {
+            303 => admitted += 1,
+            503 => {
+                let secs = retry.expect("a 503 says when to come back");
+                assert!((2..=6).contains(&secs), "Retry-After {secs}");
+                assert!(body.contains("Just a moment"), "{body}");
+                assert!(
+                    body.contains(&format!("<meta http-equiv=\"refresh\" content=\"{secs}\">")),
+                    "the waiting page comes back by itself after Retry-After: {body}"
+                );
+                waiting += 1;
+            }
+            other => panic!("a request of the burst got {other}: {body}"),
+        }
+    }
+    assert!(admitted >= 1, "some sign-ins were admitted");
+    assert!(waiting >= 1, "some sign-ins waited ({admitted} admitted)");
+    // health checks and the stylesheet are never turned away, and the storm passes
+    assert_eq!(s.page(&s.client(), "/healthz").await, "ok");
+    let c = s.client();
+    assert_eq!(
+        s.sign_in(&c, "joerg.mueller", STUDENT_PW).await.status(),
+        303
+    );
+}
