@@ -182,7 +182,7 @@ def main():
         })
         if status != 303:
             fail(f"the setup was refused (HTTP {status}): {text[:400]}")
-        status, loc = b.sign_in("admin", admin_pw)
+        status, _ = b.sign_in("admin", admin_pw)
         if status != 303:
             fail(f"the admin cannot sign in (HTTP {status})")
         _, _, page, _ = b.request("GET", "/admin")

@@ -671,8 +671,8 @@ mod updates {
         assert!(log[0].detail.contains("upgrade"));
     }
 
-    #[tokio::test]
-    async fn a_run_that_was_killed_is_shown_as_interrupted() {
+    /// A server whose update directory says an upgrade is running.
+    fn running_upgrade() -> (Server, UpdatePaths, Status) {
         let s = Server::start("");
         let p = paths(&s);
         std::fs::create_dir_all(&p.update_dir).unwrap();
@@ -681,6 +681,12 @@ mod updates {
         st.state = Some(RunState::Running);
         st.finished = None;
         p.write_status(&st).unwrap();
+        (s, p, st)
+    }
+
+    #[tokio::test]
+    async fn a_run_that_was_killed_is_shown_as_interrupted() {
+        let (s, p, _) = running_upgrade();
         let c = admin(&s).await;
         // a helper holds the lock: running
         let lock = p.lock_exclusive().unwrap().unwrap();
@@ -713,13 +719,7 @@ mod updates {
 
     #[tokio::test]
     async fn the_log_streams_live_and_resumes_where_it_left_off() {
-        let s = Server::start("");
-        let p = paths(&s);
-        std::fs::create_dir_all(&p.update_dir).unwrap();
-        let mut st = available();
-        st.action = Some(Action::Upgrade);
-        st.state = Some(RunState::Running);
-        p.write_status(&st).unwrap();
+        let (s, p, mut st) = running_upgrade();
         let lock = p.lock_exclusive().unwrap().unwrap();
         std::fs::write(p.log(), "$ apt-get update -q\n").unwrap();
         let c = admin(&s).await;
