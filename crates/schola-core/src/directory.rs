@@ -67,6 +67,21 @@ string_enum!(Role, "role", { Student => "student", Teacher => "teacher", Staff =
 string_enum!(Status, "status", { Active => "active", Disabled => "disabled" });
 string_enum!(GroupKind, "group kind", { Class => "class", Course => "course", Staff => "staff", Custom => "custom" });
 string_enum!(MemberRole, "member role", { Member => "member", Owner => "owner" });
+string_enum!(Language, "language", { De => "de", En => "en", Nl => "nl", Fr => "fr" });
+
+impl Language {
+    /// The language of a tag such as `de`, `de-AT` or `nl_BE`, if Schola speaks it.
+    pub fn from_tag(tag: &str) -> Option<Language> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        primary.parse().ok()
+    }
+}
+
+impl rusqlite::types::ToSql for Language {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Person {
@@ -83,9 +98,13 @@ pub struct Person {
     pub quota_mb: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The language the person chose for the web pages; `None` follows the browser.
+    pub language: Option<Language>,
 }
 
-const PERSON_COLUMNS: &str = "id, external_id, login, given_name, family_name, display_name, role, status, purge_at, mail, quota_mb, created_at, updated_at";
+const PERSON_COLUMNS: &str = "id, external_id, login, given_name, family_name, display_name, role, status, purge_at, mail, quota_mb, created_at, updated_at, language";
+/// The index of the first column after [`PERSON_COLUMNS`] in a query that adds some.
+const AFTER_PERSON: usize = 14;
 
 impl Person {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Person> {
@@ -103,6 +122,7 @@ impl Person {
             quota_mb: r.get(10)?,
             created_at: r.get(11)?,
             updated_at: r.get(12)?,
+            language: r.get(13)?,
         })
     }
 
@@ -161,6 +181,8 @@ pub struct PersonFilter {
 pub struct School {
     pub name: String,
     pub mail_domain: String,
+    /// The language of pages for people whose browser asks for none Schola speaks.
+    pub default_language: Option<Language>,
 }
 
 /// Cleans a name the way a person typed it: Unicode NFC, surrounding spaces trimmed; refuses
@@ -291,8 +313,10 @@ impl Store {
         let sql = format!("SELECT {PERSON_COLUMNS}, password_hash FROM people WHERE login = ?1");
         conn.prepare_cached(&sql)
             .and_then(|mut s| {
-                s.query_row([login], |r| Ok((Person::from_row(r)?, r.get(13)?)))
-                    .optional()
+                s.query_row([login], |r| {
+                    Ok((Person::from_row(r)?, r.get(AFTER_PERSON)?))
+                })
+                .optional()
             })
             .map_err(|e| self.sqlite_err(e))
     }
@@ -474,6 +498,42 @@ impl Store {
             tx.execute("DELETE FROM sessions WHERE person_id = ?1", [person_id]).map_err(sql)?;
             journal::append(tx, now, "person.password_changed", Some(person_id), None, json!({"login": login})).map_err(sql)?;
             audit::record(tx, now, actor, "person.password", Some(&login), json!({})).map_err(sql)?;
+            Ok(())
+        })
+    }
+
+    /// The person's own choice of language for the web pages; `None` follows the browser.
+    pub fn set_person_language(
+        &self,
+        actor: &Actor,
+        person_id: i64,
+        language: Option<Language>,
+    ) -> Result<()> {
+        let now = self.now();
+        self.write(|tx| {
+            let sql = |e| self.sqlite_err(e);
+            let login: String = tx
+                .query_row("SELECT login FROM people WHERE id = ?1", [person_id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(sql)?
+                .ok_or_else(|| Error::NotFound(format!("person #{person_id}")))?;
+            tx.execute(
+                "UPDATE people SET language = ?2, updated_at = ?3 WHERE id = ?1",
+                params![person_id, language, now],
+            )
+            .map_err(sql)?;
+            let code = language.map(Language::as_str);
+            audit::record(
+                tx,
+                now,
+                actor,
+                "person.language",
+                Some(&login),
+                json!({"language": code}),
+            )
+            .map_err(sql)?;
             Ok(())
         })
     }
@@ -792,8 +852,10 @@ impl Store {
         );
         conn.prepare_cached(&sql)
             .and_then(|mut s| {
-                s.query_map([group], |r| Ok((Person::from_row(r)?, r.get(13)?)))?
-                    .collect()
+                s.query_map([group], |r| {
+                    Ok((Person::from_row(r)?, r.get(AFTER_PERSON)?))
+                })?
+                .collect()
             })
             .map_err(|e| self.sqlite_err(e))
     }
@@ -842,6 +904,7 @@ impl Store {
         Ok(School {
             name: get("school_name")?,
             mail_domain: get("mail_domain")?,
+            default_language: Language::from_tag(&get("default_language")?),
         })
     }
 
@@ -880,6 +943,9 @@ impl Store {
             }
             set_setting(tx, "school_name", &name).map_err(sql)?;
             set_setting(tx, "mail_domain", &domain).map_err(sql)?;
+            if let Some(lang) = school.default_language {
+                set_setting(tx, "default_language", lang.as_str()).map_err(sql)?;
+            }
             audit::record(
                 tx,
                 now,

@@ -225,6 +225,7 @@ fn mail_address_follows_the_login_once_a_domain_is_set() {
             &School {
                 name: "Schule".into(),
                 mail_domain: "Schule.Example".into(),
+                default_language: Some(Language::De),
             },
             admin,
             &scheme(),
@@ -234,12 +235,27 @@ fn mail_address_follows_the_login_once_a_domain_is_set() {
         .create_person(&actor(), person("Fritz", "Groß"), &scheme())
         .unwrap();
     assert_eq!(p.mail.as_deref(), Some("fritz.gross@schule.example"));
+    assert_eq!(store.school().unwrap().default_language, Some(Language::De));
+    assert_eq!(p.language, None);
+    store
+        .set_person_language(&actor(), p.id, Some(Language::Nl))
+        .unwrap();
+    assert_eq!(
+        store.person(p.id).unwrap().unwrap().language,
+        Some(Language::Nl)
+    );
+    store.set_person_language(&actor(), p.id, None).unwrap();
+    assert_eq!(store.person(p.id).unwrap().unwrap().language, None);
+    assert_eq!(Language::from_tag("nl-BE"), Some(Language::Nl));
+    assert_eq!(Language::from_tag("FR_ch"), Some(Language::Fr));
+    assert_eq!(Language::from_tag("es"), None);
     let e = store
         .setup_school(
             &actor(),
             &School {
                 name: "Again".into(),
                 mail_domain: "x.example".into(),
+                default_language: None,
             },
             person("A", "B"),
             &scheme(),
@@ -263,6 +279,7 @@ fn the_last_admin_cannot_be_disabled() {
             &School {
                 name: "S".into(),
                 mail_domain: "s.example".into(),
+                default_language: None,
             },
             admin,
             &scheme(),

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod error;
 pub mod journal;
 pub mod login;
+pub mod notices;
 pub mod password;
 pub mod session;
 pub mod store;

@@ -184,31 +184,46 @@ const COMMON: &[&str] = &[
 
 impl PasswordPolicy {
     /// Explains what is wrong with `password` for `login`, or accepts it.
-    pub fn check(&self, login: &str, password: &str) -> Result<(), String> {
+    pub fn check(&self, login: &str, password: &str) -> Result<(), PolicyError> {
         let n = password.chars().count();
         if n < self.min_length {
-            return Err(format!(
-                "the password must have at least {} characters (it has {n})",
-                self.min_length
-            ));
+            return Err(PolicyError::TooShort {
+                min: self.min_length,
+                has: n,
+            });
         }
         if n > MAX_PASSWORD_CHARS {
-            return Err(format!(
-                "the password must have at most {MAX_PASSWORD_CHARS} characters"
-            ));
+            return Err(PolicyError::TooLong {
+                max: MAX_PASSWORD_CHARS,
+            });
         }
         if password.chars().any(char::is_control) {
-            return Err("the password contains a control character".into());
+            return Err(PolicyError::ControlCharacter);
         }
         let lower = password.to_lowercase();
         if !login.is_empty() && lower.contains(&login.to_lowercase()) {
-            return Err("the password must not contain the login name".into());
+            return Err(PolicyError::ContainsLogin);
         }
         if COMMON.contains(&lower.as_str()) || lower.chars().all(|c| lower.starts_with(c)) {
-            return Err("this password is too easy to guess".into());
+            return Err(PolicyError::TooEasy);
         }
         Ok(())
     }
+}
+
+/// Why the password policy refuses a password; the web pages show each in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("the password must have at least {min} characters (it has {has})")]
+    TooShort { min: usize, has: usize },
+    #[error("the password must have at most {max} characters")]
+    TooLong { max: usize },
+    #[error("the password contains a control character")]
+    ControlCharacter,
+    #[error("the password must not contain the login name")]
+    ContainsLogin,
+    #[error("this password is too easy to guess")]
+    TooEasy,
 }
 
 #[cfg(test)]
@@ -294,26 +309,31 @@ mod tests {
         assert!(
             p.check("anna.mueller", "kurz")
                 .unwrap_err()
+                .to_string()
                 .contains("at least 8")
         );
         assert!(
             p.check("anna.mueller", "xxANNA.MUELLERxx")
                 .unwrap_err()
+                .to_string()
                 .contains("login")
         );
         assert!(
             p.check("anna.mueller", "passwort")
                 .unwrap_err()
+                .to_string()
                 .contains("guess")
         );
         assert!(
             p.check("anna.mueller", "aaaaaaaaaa")
                 .unwrap_err()
+                .to_string()
                 .contains("guess")
         );
         assert!(
             p.check("anna.mueller", "abc\u{7}defghij")
                 .unwrap_err()
+                .to_string()
                 .contains("control")
         );
     }

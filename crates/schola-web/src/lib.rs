@@ -4,10 +4,14 @@
 //! it shows or changes; the core decides what is valid, the web layer decides how it looks and
 //! who may open which page (`guard::require`).
 
+pub mod admin;
 pub mod admission;
 pub mod guard;
+pub mod i18n;
 pub mod limits;
 pub mod pages;
+pub mod portal;
+pub mod setup;
 pub mod state;
 pub mod tls;
 pub mod updates;

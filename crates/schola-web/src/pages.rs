@@ -1,18 +1,21 @@
-//! The pages: sign-in, sign-out, first-run setup, the start page per role, the admin overview,
-//! health checks, and the stylesheet. Server-rendered HTML from compile-time-checked askama
-//! templates; no JavaScript is needed anywhere.
+//! The frame every page shares (layout, language, errors, the waiting room, the access gate),
+//! sign-in and sign-out, health checks, and the stylesheet. Server-rendered HTML from
+//! compile-time-checked askama templates; no JavaScript is needed anywhere.
+
+use std::borrow::Borrow;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
-use schola_core::audit::Actor;
-use schola_core::directory::{Group, MemberRole, NewPerson, Person, PersonFilter, Role, School};
+use schola_core::directory::{GroupKind, Language, Role, School, Status};
+use schola_core::password::PolicyError;
 use schola_core::session::Session;
 use schola_core::throttle::{self, Gate};
 use serde::Deserialize;
 
 use crate::guard::{self, Access, Need};
+use crate::i18n::{self, Tr};
 use crate::state::AppState;
 
 type Data = web::Data<AppState>;
@@ -42,18 +45,16 @@ impl ResponseError for PageError {
             return waiting_room(crate::admission::retry_after());
         }
         tracing::error!(error = %self, "request failed");
-        let message =
-            "The server could not complete this request. The details are in the server's log.";
+        let layout = Layout::plain(&School::default(), None);
+        let message = layout.t.t("error-text");
         let body = MessagePage {
-            layout: Layout::plain(String::new()),
-            title: "Something went wrong",
-            message: message.to_string(),
+            title: layout.t.t("error-title"),
+            message: message.clone(),
             is_error: true,
-            link: "/",
-            link_label: "Back to the start page",
+            layout,
         }
         .render()
-        .unwrap_or_else(|_| message.to_string());
+        .unwrap_or(message);
         HttpResponse::build(self.status_code())
             .content_type("text/html; charset=utf-8")
             .body(body)
@@ -70,12 +71,27 @@ struct BusyPage {
 /// The waiting room's answer: 503, `Retry-After`, and a page that reloads itself after the same
 /// time. Used when the server has too many requests in progress and when the sign-in queue is full.
 pub fn waiting_room(retry: u64) -> HttpResponse {
+    waiting_room_in(Language::En, retry)
+}
+
+/// The waiting room in the language the browser asks for (no database read: this is the
+/// answer of an overloaded server).
+pub fn waiting_room_for(req: &HttpRequest, retry: u64) -> HttpResponse {
+    let lang = i18n::choose(None, accept_language(req), None);
+    waiting_room_in(lang, retry)
+}
+
+fn waiting_room_in(lang: Language, retry: u64) -> HttpResponse {
+    let t = Tr::new(lang);
     let body = BusyPage {
-        layout: Layout::plain(String::new()),
+        layout: Layout {
+            t,
+            ..Layout::plain(&School::default(), None)
+        },
         retry,
     }
     .render()
-    .unwrap_or_else(|_| "The server is busy. Please try again in a few seconds.".to_string());
+    .unwrap_or_else(|_| t.t1("busy-text", "secs", &retry.to_string()));
     HttpResponse::ServiceUnavailable()
         .insert_header((header::RETRY_AFTER, retry.to_string()))
         .content_type("text/html; charset=utf-8")
@@ -84,34 +100,81 @@ pub fn waiting_room(retry: u64) -> HttpResponse {
 
 pub(crate) type PageResult = Result<HttpResponse, PageError>;
 
-/// What the base template shows on every page.
+/// The browser's `Accept-Language`, if it sent one.
+pub(crate) fn accept_language(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// What the base template shows on every page, and the translations of the page's language.
 pub struct Layout {
     pub school: String,
     pub viewer: Option<String>,
+    pub is_admin: bool,
     pub csrf: String,
     pub version: &'static str,
+    pub t: Tr,
 }
 
 impl Layout {
-    fn plain(school: String) -> Layout {
+    /// A page for someone not signed in: the language the browser asks for, else the school's.
+    pub(crate) fn plain(school: &School, req: Option<&HttpRequest>) -> Layout {
+        let lang = i18n::choose(None, req.and_then(accept_language), school.default_language);
         Layout {
-            school: if school.is_empty() {
+            school: if school.name.is_empty() {
                 "Schola".into()
             } else {
-                school
+                school.name.clone()
             },
             viewer: None,
+            is_admin: false,
             csrf: String::new(),
             version: schola_core::VERSION,
+            t: Tr::new(lang),
         }
     }
 
-    pub(crate) fn for_session(school: String, s: &Session) -> Layout {
+    /// A page for a signed-in person: their own language first.
+    pub(crate) fn for_session(school: &School, s: &Session, req: &HttpRequest) -> Layout {
+        let lang = i18n::choose(
+            s.person.language,
+            accept_language(req),
+            school.default_language,
+        );
         Layout {
             viewer: Some(s.person.display_name.clone()),
+            is_admin: s.person.role == Role::Admin,
             csrf: s.csrf.clone(),
-            ..Layout::plain(school)
+            t: Tr::new(lang),
+            ..Layout::plain(school, None)
         }
+    }
+}
+
+/// The translation keys of the directory's words.
+pub(crate) fn role_key(r: impl Borrow<Role>) -> &'static str {
+    match r.borrow() {
+        Role::Student => "role-student",
+        Role::Teacher => "role-teacher",
+        Role::Staff => "role-staff",
+        Role::Admin => "role-admin",
+    }
+}
+
+pub(crate) fn status_key(s: impl Borrow<Status>) -> &'static str {
+    match s.borrow() {
+        Status::Active => "status-active",
+        Status::Disabled => "status-disabled",
+    }
+}
+
+pub(crate) fn kind_key(k: impl Borrow<GroupKind>) -> &'static str {
+    match k.borrow() {
+        GroupKind::Class => "kind-class",
+        GroupKind::Course => "kind-course",
+        GroupKind::Staff => "kind-staff",
+        GroupKind::Custom => "kind-custom",
     }
 }
 
@@ -125,55 +188,12 @@ struct LoginPage {
 }
 
 #[derive(Template)]
-#[template(path = "setup.html")]
-struct SetupPage {
-    layout: Layout,
-    csrf: String,
-    code_path: String,
-    school_name: String,
-    mail_domain: String,
-    admin_login: String,
-    min_length: usize,
-    error: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    layout: Layout,
-    person: Person,
-    role_label: &'static str,
-    is_student: bool,
-    owned: Vec<Group>,
-    member_of: Vec<Group>,
-}
-
-#[derive(Template)]
-#[template(path = "admin.html")]
-struct AdminPage {
-    layout: Layout,
-    counts: String,
-    q: String,
-    role: String,
-    roles: Vec<&'static str>,
-    people: Vec<Person>,
-    people_caption: String,
-    page: usize,
-    pages: usize,
-    prev_link: Option<String>,
-    next_link: Option<String>,
-    groups: Vec<Group>,
-}
-
-#[derive(Template)]
 #[template(path = "message.html")]
-struct MessagePage {
-    layout: Layout,
-    title: &'static str,
-    message: String,
-    is_error: bool,
-    link: &'static str,
-    link_label: &'static str,
+pub(crate) struct MessagePage {
+    pub layout: Layout,
+    pub title: String,
+    pub message: String,
+    pub is_error: bool,
 }
 
 pub(crate) fn html(status: StatusCode, body: String) -> HttpResponse {
@@ -183,7 +203,12 @@ pub(crate) fn html(status: StatusCode, body: String) -> HttpResponse {
 }
 
 /// A page with a form shown before sign-in, setting the CSRF cookie when it is new.
-fn pre_signin_form(status: StatusCode, body: String, csrf: &str, new_cookie: bool) -> HttpResponse {
+pub(crate) fn pre_signin_form(
+    status: StatusCode,
+    body: String,
+    csrf: &str,
+    new_cookie: bool,
+) -> HttpResponse {
     let mut resp = HttpResponse::build(status);
     resp.content_type("text/html; charset=utf-8");
     if new_cookie {
@@ -198,9 +223,10 @@ pub(crate) fn redirect(to: &str) -> HttpResponse {
         .finish()
 }
 
-pub(crate) async fn school_name(state: &Data) -> Result<String, PageError> {
+/// The school's settings (name, default language), read for every page's frame.
+pub(crate) async fn school(state: &Data) -> Result<School, PageError> {
     let st = state.clone();
-    Ok(web::block(move || st.store.school()).await??.name)
+    Ok(web::block(move || st.store.school()).await??)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -214,11 +240,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login_submit))
         .route("/logout", web::post().to(logout))
-        .route("/setup", web::get().to(setup_page))
-        .route("/setup", web::post().to(setup_submit))
-        .route("/", web::get().to(home))
-        .route("/admin", web::get().to(admin))
+        .configure(crate::setup::routes)
+        .configure(crate::portal::routes)
         .configure(crate::updates::routes)
+        .configure(crate::admin::routes)
         .default_service(web::to(not_found));
 }
 
@@ -253,36 +278,68 @@ async fn favicon() -> HttpResponse {
         .body(include_str!("../static/favicon.svg"))
 }
 
-async fn not_found(req: HttpRequest, state: Data) -> PageResult {
-    let session = guard::session(&req, &state).await?;
-    let school = school_name(&state).await?;
-    let layout = match &session {
-        Some(s) => Layout::for_session(school, s),
-        None => Layout::plain(school),
+/// A page with a short message in the reader's language: not found, not allowed.
+pub(crate) async fn message(
+    req: &HttpRequest,
+    state: &Data,
+    session: Option<&Session>,
+    status: StatusCode,
+    title_key: &str,
+    text_key: &str,
+) -> PageResult {
+    let school = school(state).await?;
+    let layout = match session {
+        Some(s) => Layout::for_session(&school, s, req),
+        None => Layout::plain(&school, Some(req)),
     };
     let page = MessagePage {
+        title: layout.t.t(title_key),
+        message: layout.t.t(text_key),
+        is_error: status.is_client_error() && status != StatusCode::NOT_FOUND,
         layout,
-        title: "Not found",
-        message: "There is no page at this address.".into(),
-        is_error: false,
-        link: "/",
-        link_label: "Back to the start page",
     };
-    Ok(html(StatusCode::NOT_FOUND, page.render()?))
+    Ok(html(status, page.render()?))
 }
 
-/// The sign-in page. The school's name is read only here, so a successful sign-in (the 8:00
-/// hot path) never pays for it.
+async fn not_found(req: HttpRequest, state: Data) -> PageResult {
+    let session = guard::session(&req, &state).await?;
+    message(
+        &req,
+        &state,
+        session.as_ref(),
+        StatusCode::NOT_FOUND,
+        "not-found-title",
+        "not-found-text",
+    )
+    .await
+}
+
+/// How the sign-in page went wrong, in the reader's language.
+enum LoginError {
+    Expired,
+    Wrong,
+    Wait(i64),
+}
+
+/// The sign-in page. The school's settings are read only here, so a successful sign-in (the
+/// 8:00 hot path) never pays for them.
 async fn render_login(
+    req: &HttpRequest,
     state: &Data,
     status: StatusCode,
     csrf: String,
     new_cookie: bool,
     login: String,
-    error: Option<String>,
+    error: Option<LoginError>,
 ) -> PageResult {
+    let layout = Layout::plain(&school(state).await?, Some(req));
+    let error = error.map(|e| match e {
+        LoginError::Expired => layout.t.t("login-expired"),
+        LoginError::Wrong => layout.t.t("login-wrong"),
+        LoginError::Wait(secs) => layout.t.t1("login-wait", "secs", &secs.to_string()),
+    });
     let body = LoginPage {
-        layout: Layout::plain(school_name(state).await?),
+        layout,
         csrf: csrf.clone(),
         login,
         error,
@@ -300,6 +357,7 @@ async fn login_page(req: HttpRequest, state: Data) -> PageResult {
     }
     let (csrf, new_cookie) = guard::login_csrf(&req);
     render_login(
+        &req,
         &state,
         StatusCode::OK,
         csrf,
@@ -322,12 +380,13 @@ async fn login_submit(req: HttpRequest, state: Data, form: web::Form<LoginForm>)
     let (csrf, new_cookie) = guard::login_csrf(&req);
     if new_cookie || !guard::eq(&form.csrf, &csrf) || !guard::same_origin(&req) {
         return render_login(
+            &req,
             &state,
             StatusCode::FORBIDDEN,
             csrf,
             new_cookie,
             form.login,
-            Some("The sign-in form had expired. Please enter your password again.".into()),
+            Some(LoginError::Expired),
         )
         .await;
     }
@@ -349,14 +408,13 @@ async fn login_submit(req: HttpRequest, state: Data, form: web::Form<LoginForm>)
     if let Gate::Wait(secs) = gate {
         tracing::info!(login = %login, client = %addr, wait = secs, "sign-in deferred by back-off");
         let mut resp = render_login(
+            &req,
             &state,
             StatusCode::TOO_MANY_REQUESTS,
             csrf,
             false,
             form.login,
-            Some(format!(
-                "Too many wrong passwords. Please wait {secs} seconds, then try again."
-            )),
+            Some(LoginError::Wait(secs)),
         )
         .await?;
         if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
@@ -396,12 +454,13 @@ async fn login_submit(req: HttpRequest, state: Data, form: web::Form<LoginForm>)
             web::block(move || st.store.record_signin_failure(&l, &addr)).await??;
             tracing::info!(login = %login, client = ?ip, "sign-in failed");
             render_login(
+                &req,
                 &state,
                 StatusCode::UNAUTHORIZED,
                 csrf,
                 false,
                 form.login,
-                Some("The login or the password is wrong.".into()),
+                Some(LoginError::Wrong),
             )
             .await
         }
@@ -416,9 +475,10 @@ pub struct CsrfForm {
 async fn logout(req: HttpRequest, state: Data, form: web::Form<CsrfForm>) -> PageResult {
     if let Some(s) = guard::session(&req, &state).await? {
         if !guard::eq(&form.csrf, &s.csrf) || !guard::same_origin(&req) {
+            let lang = i18n::choose(s.person.language, accept_language(&req), None);
             return Ok(HttpResponse::Forbidden()
-                .content_type("text/plain")
-                .body("the sign-out form had expired; reload the page"));
+                .content_type("text/plain; charset=utf-8")
+                .body(Tr::new(lang).t("signout-expired")));
         }
         if let Some(token) = req
             .cookie(guard::SESSION_COOKIE)
@@ -448,129 +508,19 @@ pub(crate) async fn gate(
     Ok(match guard::require(session, need) {
         Access::Allowed(s) => Ok(s),
         Access::SignInFirst => Err(redirect("/login")),
-        Access::Forbidden(s) => {
-            let page = MessagePage {
-                layout: Layout::for_session(school_name(state).await?, &s),
-                title: "Not allowed",
-                message: "This page is for the school's administrators.".into(),
-                is_error: true,
-                link: "/",
-                link_label: "Back to the start page",
-            };
-            Err(html(StatusCode::FORBIDDEN, page.render()?))
-        }
+        Access::Forbidden(s) => Err(message(
+            req,
+            state,
+            Some(&s),
+            StatusCode::FORBIDDEN,
+            "forbidden-title",
+            "forbidden-text",
+        )
+        .await?),
     })
 }
 
-async fn home(req: HttpRequest, state: Data) -> PageResult {
-    let s = match gate(&req, &state, Need::SignedIn).await? {
-        Ok(s) => s,
-        Err(resp) => return Ok(resp),
-    };
-    if s.person.role == Role::Admin {
-        return Ok(redirect("/admin"));
-    }
-    let st = state.clone();
-    let pid = s.person.id;
-    let (school, groups) = web::block(move || -> schola_core::Result<_> {
-        Ok((st.store.school()?, st.store.groups_of(pid)?))
-    })
-    .await??;
-    let (owned, member_of): (Vec<_>, Vec<_>) = groups
-        .into_iter()
-        .partition(|(_, r)| *r == MemberRole::Owner);
-    let role_label = match s.person.role {
-        Role::Student => "Student",
-        Role::Teacher => "Teacher",
-        Role::Staff => "Staff",
-        Role::Admin => "Administrator",
-    };
-    let page = HomePage {
-        layout: Layout::for_session(school.name, &s),
-        is_student: s.person.role == Role::Student,
-        person: s.person,
-        role_label,
-        owned: owned.into_iter().map(|(g, _)| g).collect(),
-        member_of: member_of.into_iter().map(|(g, _)| g).collect(),
-    };
-    Ok(html(StatusCode::OK, page.render()?))
-}
-
-#[derive(Deserialize)]
-pub struct AdminQuery {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    page: Option<usize>,
-}
-
-const PAGE_SIZE: usize = 50;
-
-async fn admin(req: HttpRequest, state: Data, query: web::Query<AdminQuery>) -> PageResult {
-    let s = match gate(&req, &state, Need::Admin).await? {
-        Ok(s) => s,
-        Err(resp) => return Ok(resp),
-    };
-    let q = query.into_inner();
-    let role: Option<Role> = q.role.parse().ok();
-    let page = q.page.unwrap_or(1).max(1);
-    let filter = PersonFilter {
-        role,
-        query: Some(q.q.clone()).filter(|x| !x.trim().is_empty()),
-        ..Default::default()
-    };
-    let st = state.clone();
-    let (school, (people, total), groups, counts) =
-        web::block(move || -> schola_core::Result<_> {
-            let counts: Vec<(Role, usize)> = Role::ALL
-                .iter()
-                .map(|r| st.store.count_people(Some(*r)).map(|n| (*r, n)))
-                .collect::<Result<_, _>>()?;
-            Ok((
-                st.store.school()?,
-                st.store
-                    .list_people(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)?,
-                st.store.list_groups(None)?,
-                counts,
-            ))
-        })
-        .await??;
-    let pages = total.div_ceil(PAGE_SIZE).max(1);
-    let link = |p: usize| {
-        let mut url = format!("/admin?page={p}");
-        if !q.q.is_empty() {
-            url.push_str(&format!("&q={}", urlencode(&q.q)));
-        }
-        if let Some(r) = role {
-            url.push_str(&format!("&role={r}"));
-        }
-        url
-    };
-    let counts = counts
-        .iter()
-        .map(|(r, n)| format!("{n} {r}"))
-        .collect::<Vec<_>>()
-        .join(" · ");
-    let page_view = AdminPage {
-        layout: Layout::for_session(school.name, &s),
-        counts: format!("Active accounts: {counts}"),
-        q: q.q.clone(),
-        role: role.map(|r| r.as_str().to_string()).unwrap_or_default(),
-        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
-        people_caption: format!("{total} people match"),
-        people,
-        page,
-        pages,
-        prev_link: (page > 1).then(|| link(page - 1)),
-        next_link: (page < pages).then(|| link(page + 1)),
-        groups,
-    };
-    Ok(html(StatusCode::OK, page_view.render()?))
-}
-
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -581,133 +531,45 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-fn render_setup(
-    status: StatusCode,
-    state: &Data,
-    csrf: String,
-    new_cookie: bool,
-    f: &SetupForm,
-    error: Option<String>,
-) -> PageResult {
-    let body = SetupPage {
-        layout: Layout::plain(String::new()),
-        csrf: csrf.clone(),
-        code_path: state.setup_code_path().display().to_string(),
-        school_name: f.school_name.clone(),
-        mail_domain: f.mail_domain.clone(),
-        admin_login: if f.admin_login.is_empty() {
-            "admin".into()
-        } else {
-            f.admin_login.clone()
-        },
-        min_length: state.password_policy.min_length,
-        error,
-    }
-    .render()?;
-    Ok(pre_signin_form(status, body, &csrf, new_cookie))
-}
-
-#[derive(Deserialize, Default)]
-pub struct SetupForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    setup_code: String,
-    #[serde(default)]
-    school_name: String,
-    #[serde(default)]
-    mail_domain: String,
-    #[serde(default)]
-    admin_login: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    password_confirm: String,
-}
-
-async fn setup_page(req: HttpRequest, state: Data) -> PageResult {
-    if state.setup_done() {
-        return Ok(redirect("/login"));
-    }
-    let (csrf, new_cookie) = guard::login_csrf(&req);
-    render_setup(
-        StatusCode::OK,
-        &state,
-        csrf,
-        new_cookie,
-        &SetupForm::default(),
-        None,
-    )
-}
-
-async fn setup_submit(req: HttpRequest, state: Data, form: web::Form<SetupForm>) -> PageResult {
-    if state.setup_done() {
-        return Ok(redirect("/login"));
-    }
-    let f = form.into_inner();
-    let (csrf, new_cookie) = guard::login_csrf(&req);
-    let fail =
-        |status, msg: String| render_setup(status, &state, csrf.clone(), new_cookie, &f, Some(msg));
-    if new_cookie || !guard::eq(&f.csrf, &csrf) || !guard::same_origin(&req) {
-        return fail(
-            StatusCode::FORBIDDEN,
-            "The form had expired. Please fill it in again.".into(),
-        );
-    }
-    if !state.setup_code_matches(&f.setup_code) {
-        tracing::warn!(client = ?guard::client_ip(&req), "first-run setup with a wrong setup code");
-        return fail(
-            StatusCode::FORBIDDEN,
-            "The setup code is wrong. It is shown on the server's console.".into(),
-        );
-    }
-    let login = f.admin_login.trim().to_lowercase();
-    let login = if login.is_empty() {
-        "admin".to_string()
-    } else {
-        login
-    };
-    if f.password != f.password_confirm {
-        return fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "The two passwords differ.".into(),
-        );
-    }
-    if let Err(e) = state.password_policy.check(&login, &f.password) {
-        return fail(StatusCode::UNPROCESSABLE_ENTITY, capitalise(&e));
-    }
-    let hash = state.pool.hash(f.password.clone()).await?;
-    let st = state.clone();
-    let actor = Actor::person(&login, guard::client_ip(&req).map(|i| i.to_string()));
-    let school = School {
-        name: f.school_name.clone(),
-        mail_domain: f.mail_domain.clone(),
-    };
-    let admin = NewPerson {
-        login: Some(login.clone()),
-        given_name: "School".into(),
-        family_name: "Administrator".into(),
-        display_name: Some("Administrator".into()),
-        password_hash: Some(hash),
-        ..Default::default()
-    };
-    match web::block(move || st.store.setup_school(&actor, &school, admin, &st.scheme)).await? {
-        Ok(p) => {
-            state.mark_setup_done();
-            tracing::info!(admin = %p.login, "first-run setup done");
-            Ok(redirect("/login"))
-        }
-        Err(e @ (schola_core::Error::Invalid(_) | schola_core::Error::Duplicate(_))) => {
-            fail(StatusCode::UNPROCESSABLE_ENTITY, capitalise(&e.to_string()))
-        }
-        Err(e) => Err(e.into()),
+/// Why the password policy refused a password, in the reader's language.
+pub(crate) fn policy_message(t: &Tr, e: &PolicyError) -> String {
+    match e {
+        PolicyError::TooShort { min, has } => t.targs(
+            "password-too-short",
+            &[("min", min.to_string()), ("has", has.to_string())],
+        ),
+        PolicyError::TooLong { max } => t.t1("password-too-long", "max", &max.to_string()),
+        PolicyError::ControlCharacter => t.t("password-control"),
+        PolicyError::ContainsLogin => t.t("password-contains-login"),
+        PolicyError::TooEasy => t.t("password-too-easy"),
     }
 }
 
-fn capitalise(s: &str) -> String {
+/// A core error message as a sentence: capital first letter, full stop.
+pub(crate) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect::<String>() + ".",
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_directorys_words_are_translated() {
+        for lang in Language::ALL {
+            let t = Tr::new(*lang);
+            let keys = Role::ALL
+                .iter()
+                .map(|r| role_key(*r))
+                .chain(Status::ALL.iter().map(|s| status_key(*s)))
+                .chain(GroupKind::ALL.iter().map(|k| kind_key(*k)));
+            for key in keys {
+                assert_ne!(t.t(key), key, "{lang}: {key}");
+            }
+        }
     }
 }

@@ -19,7 +19,8 @@ use schola_core::updates::{PackageVersion, RunState, Status, UpdatePaths};
 use serde::Deserialize;
 
 use crate::guard::{self, Need};
-use crate::pages::{Layout, PageResult, gate, html, redirect, school_name};
+use crate::i18n::Tr;
+use crate::pages::{Layout, PageResult, gate, html, redirect, school};
 use crate::state::AppState;
 
 type Data = web::Data<AppState>;
@@ -52,7 +53,7 @@ struct UpdatesPage {
     started: String,
     finished: String,
     checked: String,
-    state_label: &'static str,
+    state_label: String,
     upgrades: Vec<PackageVersion>,
     space_problems: Vec<String>,
     log: String,
@@ -60,11 +61,33 @@ struct UpdatesPage {
     error: Option<String>,
 }
 
-fn when(t: Option<i64>) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .and_then(|t| t.format(fmt).ok())
+fn when(t: &Tr, at: Option<i64>) -> String {
+    at.map(|at| format!("{} UTC", t.datetime(at)))
         .unwrap_or_default()
+}
+
+/// Why a button did nothing, said in the admin's language.
+enum Refusal {
+    Expired,
+    UnknownAction(String),
+    NotManaged(String),
+    Busy,
+    NoSpace(String),
+    /// The status file could not be read (an error from the core, shown as it is).
+    Unreadable(String),
+}
+
+impl Refusal {
+    fn text(&self, t: &Tr) -> String {
+        match self {
+            Refusal::Expired => t.t("form-expired"),
+            Refusal::UnknownAction(a) => t.t1("unknown-action", "action", &format!("{a:?}")),
+            Refusal::NotManaged(dir) => t.t1("updates-refused-not-managed", "dir", dir),
+            Refusal::Busy => t.t("updates-refused-busy"),
+            Refusal::NoSpace(p) => t.t1("updates-refused-space", "problems", p),
+            Refusal::Unreadable(e) => e.clone(),
+        }
+    }
 }
 
 /// What the page shows, read from the files the helper writes.
@@ -76,6 +99,7 @@ struct Snapshot {
     log: String,
     log_next: u64,
     error: Option<String>,
+    interrupted: bool,
 }
 
 fn snapshot(state: &AppState, paths: &UpdatePaths) -> Snapshot {
@@ -86,12 +110,11 @@ fn snapshot(state: &AppState, paths: &UpdatePaths) -> Snapshot {
     });
     let pending = paths.request().exists();
     let helper = paths.helper_running();
+    let mut interrupted = false;
     if status.state == Some(RunState::Running) && !helper && !pending {
         // the helper's lock is free, so the run that wrote "running" was killed
         status.state = Some(RunState::Failed);
-        status.message = "The run was interrupted before it finished. Check the package state \
-                          with 'dpkg --audit' on the server, or start the upgrade again."
-            .into();
+        interrupted = true;
     }
     let space_problems = schola_core::updates::space_problems(&state.cfg)
         .unwrap_or_else(|e| vec![format!("the free disk space could not be read: {e}")]);
@@ -107,44 +130,54 @@ fn snapshot(state: &AppState, paths: &UpdatePaths) -> Snapshot {
         log,
         log_next,
         error,
+        interrupted,
     }
 }
 
 async fn render(
+    req: &HttpRequest,
     state: &Data,
     session: &schola_core::session::Session,
     code: StatusCode,
-    error: Option<String>,
+    refusal: Option<Refusal>,
 ) -> PageResult {
     let paths = UpdatePaths::from_config(&state.cfg);
     let managed = paths.managed();
     let st = state.clone();
     let p = paths.clone();
     let snap = web::block(move || snapshot(&st, &p)).await?;
-    let status = snap.status;
+    let mut status = snap.status;
+    let layout = Layout::for_session(&school(state).await?, session, req);
+    let t = layout.t;
+    if snap.interrupted {
+        status.message = t.t("run-interrupted");
+    }
     let state_label = match (snap.pending, status.state) {
-        (true, _) => "Waiting for the update helper to start",
-        (false, Some(RunState::Running)) => "Running",
-        (false, Some(RunState::Succeeded)) => "Finished",
-        (false, Some(RunState::Failed)) => "Failed",
-        (false, None) => "",
+        (true, _) => t.t("state-waiting"),
+        (false, Some(RunState::Running)) => t.t("state-running"),
+        (false, Some(RunState::Succeeded)) => t.t("state-finished"),
+        (false, Some(RunState::Failed)) => t.t("state-failed"),
+        (false, None) => String::new(),
     };
+    let error = refusal
+        .map(|r| r.text(&t))
+        .or(snap.error.map(|e| Refusal::Unreadable(e).text(&t)));
     let page = UpdatesPage {
-        layout: Layout::for_session(school_name(state).await?, session),
+        layout,
         managed,
         update_dir: paths.update_dir.display().to_string(),
         web_version: schola_core::VERSION,
         busy: snap.busy,
         pending: snap.pending,
-        started: when(status.started),
-        finished: when(status.finished),
-        checked: when(status.checked),
+        started: when(&t, status.started),
+        finished: when(&t, status.finished),
+        checked: when(&t, status.checked),
         state_label,
         upgrades: status.upgrades().cloned().collect(),
         space_problems: snap.space_problems,
         log: snap.log,
         log_next: snap.log_next,
-        error: error.or(snap.error),
+        error,
         status,
     };
     Ok(html(code, page.render()?))
@@ -155,7 +188,7 @@ async fn page(req: HttpRequest, state: Data) -> PageResult {
         Ok(s) => s,
         Err(resp) => return Ok(resp),
     };
-    render(&state, &s, StatusCode::OK, None).await
+    render(&req, &state, &s, StatusCode::OK, None).await
 }
 
 #[derive(Deserialize)]
@@ -170,46 +203,41 @@ async fn request(req: HttpRequest, state: Data, form: web::Form<RequestForm>) ->
         Err(resp) => return Ok(resp),
     };
     if !guard::eq(&form.csrf, &s.csrf) || !guard::same_origin(&req) {
-        let msg = "The form had expired. Please try again.".to_string();
-        return render(&state, &s, StatusCode::FORBIDDEN, Some(msg)).await;
+        return render(
+            &req,
+            &state,
+            &s,
+            StatusCode::FORBIDDEN,
+            Some(Refusal::Expired),
+        )
+        .await;
     }
     let Some(action) = schola_core::updates::Action::parse(&form.action) else {
-        let msg = format!("Unknown action {:?}.", form.action);
-        return render(&state, &s, StatusCode::BAD_REQUEST, Some(msg)).await;
+        let refusal = Refusal::UnknownAction(form.action.clone());
+        return render(&req, &state, &s, StatusCode::BAD_REQUEST, Some(refusal)).await;
     };
     let paths = UpdatePaths::from_config(&state.cfg);
     let st = state.clone();
     let p = paths.clone();
-    let refusal = web::block(move || -> Option<String> {
+    let refusal = web::block(move || -> Option<Refusal> {
         if !p.managed() {
-            return Some(format!(
-                "Updates are not managed on this server: {} does not exist. Upgrades come \
-                 through the packages on an installed appliance.",
-                p.update_dir.display()
-            ));
+            return Some(Refusal::NotManaged(p.update_dir.display().to_string()));
         }
         if p.request().exists() || p.helper_running() {
-            return Some(
-                "An update run is already in progress. Wait for it to finish, then try again."
-                    .into(),
-            );
+            return Some(Refusal::Busy);
         }
         if action == schola_core::updates::Action::Upgrade {
             let problems = schola_core::updates::space_problems(&st.cfg)
                 .unwrap_or_else(|e| vec![e.to_string()]);
             if !problems.is_empty() {
-                return Some(format!(
-                    "Not enough disk space for an upgrade, so it was not started: {}. Free some \
-                     space, then try again.",
-                    problems.join("; ")
-                ));
+                return Some(Refusal::NoSpace(problems.join("; ")));
             }
         }
         None
     })
     .await?;
-    if let Some(msg) = refusal {
-        return render(&state, &s, StatusCode::CONFLICT, Some(msg)).await;
+    if let Some(refusal) = refusal {
+        return render(&req, &state, &s, StatusCode::CONFLICT, Some(refusal)).await;
     }
     let st = state.clone();
     let actor = Actor::person(

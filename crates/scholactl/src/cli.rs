@@ -85,6 +85,10 @@ pub struct InitArgs {
     /// The first admin's login
     #[arg(long, value_name = "LOGIN", default_value = "admin")]
     pub admin_login: String,
+    /// The language of the web pages for people whose browser asks for none Schola speaks:
+    /// de, en, nl or fr
+    #[arg(long, value_name = "LANG")]
+    pub default_language: Option<schola_core::directory::Language>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -109,6 +109,7 @@ fn ensure_admin(cfg: &Config, store: &Store, dir: &Path) -> Result<Option<String
         let school = School {
             name: demo_data::SCHOOL_NAME.into(),
             mail_domain: demo_data::MAIL_DOMAIN.into(),
+            default_language: Some(schola_core::directory::Language::De),
         };
         store
             .setup_school(&Actor::cli(), &school, admin, &login_scheme(cfg)?)

@@ -40,6 +40,7 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<()> {
     let school = School {
         name: args.school_name,
         mail_domain: args.mail_domain,
+        default_language: args.default_language,
     };
     let person = store
         .setup_school(&Actor::cli(), &school, admin, &scheme)

@@ -111,24 +111,40 @@ CREATE TABLE throttle (
 ) STRICT;
 "#;
 
+const V2: &str =
+    // 2: each person's language for the web pages, and the admin's notices on the start page.
+    r#"
+ALTER TABLE people ADD COLUMN language TEXT CHECK (language IS NULL OR language IN ('de', 'en', 'nl', 'fr'));
+
+CREATE TABLE notices (
+    id         INTEGER PRIMARY KEY,
+    title      TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    audience   TEXT NOT NULL DEFAULT 'all' CHECK (audience IN ('all', 'student', 'teacher', 'staff')),
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER
+) STRICT;
+"#;
+
 /// The migrations of this build, oldest first.
 #[cfg(not(any(feature = "testing-upgrade", feature = "testing-failing-upgrade")))]
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Package tests only (never in a release): a build "N+1" whose migration really changes the
 /// schema and transforms data, to prove that an upgrade keeps everything.
 #[cfg(all(feature = "testing-upgrade", not(feature = "testing-failing-upgrade")))]
-const MIGRATIONS: &[&str] = &[V1, TESTING_UPGRADE];
+const MIGRATIONS: &[&str] = &[V1, V2, TESTING_UPGRADE];
 
 /// Package tests only: a build whose last migration fails half-way, to prove that a failed
 /// upgrade leaves the previous version's data intact.
 #[cfg(feature = "testing-failing-upgrade")]
-const MIGRATIONS: &[&str] = &[V1, TESTING_UPGRADE, TESTING_FAILING];
+const MIGRATIONS: &[&str] = &[V1, V2, TESTING_UPGRADE, TESTING_FAILING];
 
 #[cfg(any(feature = "testing-upgrade", feature = "testing-failing-upgrade"))]
 const TESTING_UPGRADE: &str = "
 ALTER TABLE people ADD COLUMN upgrade_note TEXT;
-UPDATE people SET upgrade_note = 'migrated from schema 1: ' || login;
+UPDATE people SET upgrade_note = 'migrated from the previous schema: ' || login;
 CREATE INDEX people_upgrade_note ON people(upgrade_note);
 ";
 

@@ -71,6 +71,7 @@ pub fn populate(store: &Store) {
             &School {
                 name: "Testschule Am See".into(),
                 mail_domain: "see.schule.example".into(),
+                default_language: None,
             },
             NewPerson {
                 login: Some("admin".into()),
