@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod admission;
+pub mod assets;
 pub mod guard;
 pub mod i18n;
 pub mod limits;

@@ -234,9 +234,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::head().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/readyz", web::head().to(readyz))
-        .route("/static/schola.css", web::get().to(stylesheet))
-        .route("/static/favicon.svg", web::get().to(favicon))
-        .route("/favicon.ico", web::get().to(favicon))
+        .configure(crate::assets::routes)
         .route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login_submit))
         .route("/logout", web::post().to(logout))
@@ -262,20 +260,6 @@ async fn readyz(state: Data) -> HttpResponse {
             .content_type("text/plain")
             .body(format!("internal: {e}")),
     }
-}
-
-async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../static/schola.css"))
-}
-
-async fn favicon() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
-        .body(include_str!("../static/favicon.svg"))
 }
 
 /// A page with a short message in the reader's language: not found, not allowed.

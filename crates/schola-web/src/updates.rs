@@ -35,8 +35,7 @@ const POLL_EVERY: Duration = Duration::from_millis(400);
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/updates", web::get().to(page))
         .route("/admin/updates", web::post().to(request))
-        .route("/admin/updates/events", web::get().to(events))
-        .route("/static/updates.js", web::get().to(script));
+        .route("/admin/updates/events", web::get().to(events));
 }
 
 #[derive(Template)]
@@ -349,11 +348,4 @@ impl Tail {
         }
         out
     }
-}
-
-async fn script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../static/updates.js"))
 }
