@@ -15,7 +15,9 @@ test('the admin signs in, sees the people table, and signs out', async (t) => {
 
   await signIn(page, ADMIN_LOGIN, ADMIN_PASSWORD);
   assert.ok(['/', '/admin'].includes(pathOf(page)), `the admin lands on / or /admin, not ${page.url()}`);
-  await page.getByText('Administration').first().waitFor({ state: 'visible' });
+  // the browser asks for German (lib.mjs: locale de-DE), so the page speaks German
+  assert.equal(await page.locator('html').getAttribute('lang'), 'de');
+  await page.getByRole('heading', { name: 'Verwaltung' }).waitFor({ state: 'visible' });
   const people = page.locator('table#people');
   await people.waitFor({ state: 'visible' });
   assert.ok((await people.innerText()).includes('joerg.mueller'), 'the people table lists joerg.mueller');

@@ -51,8 +51,8 @@ test('a running upgrade is followed live, then the outcome is shown', async (t) 
   const log = page.locator('#update-log');
   await log.waitFor({ state: 'visible' });
   assert.match(await log.innerText(), /apt-get update -q/);
-  assert.equal(await page.locator('#run-state').innerText(), 'Waiting for the update helper to start');
-  assert.equal(await page.locator('text=Install the upgrade').isDisabled(), true,
+  assert.equal(await page.locator('#run-state').innerText(), 'Warte auf den Start des Aktualisierungsdienstes');
+  assert.equal(await page.getByRole('button', { name: 'Aktualisierung installieren' }).isDisabled(), true,
     'no second upgrade while one is in progress');
   // a marker that a reload would lose
   await page.evaluate(() => { window.scholaTestMarker = 'same page'; });
@@ -78,9 +78,9 @@ test('a running upgrade is followed live, then the outcome is shown', async (t) 
   rmSync(join(REQUEST_DIR, 'request'));
   await page.waitForFunction(() => window.scholaTestMarker === undefined, null, { timeout: 15_000 });
   await page.locator('#run-state').waitFor({ state: 'visible' });
-  assert.equal(await page.locator('#run-state').innerText(), 'Finished');
+  assert.equal(await page.locator('#run-state').innerText(), 'Beendet');
   assert.match(await page.locator('#run-message').innerText(), /Upgraded: schola-common 0\.2\.0/);
-  assert.equal(await page.locator('text=Install the upgrade').count(), 0, 'nothing left to upgrade');
+  assert.equal(await page.getByRole('button', { name: 'Aktualisierung installieren' }).count(), 0, 'nothing left to upgrade');
   await screenshot(page, 'updates-finished');
   assert.deepEqual(problems, [], 'no script errors and no CSP violations');
 });
