@@ -46,10 +46,10 @@ after(async () => {
 });
 
 // A fresh context per test: no cookies shared between the people signing in.
-export async function freshPage(t) {
+export async function freshPage(t, { locale = 'de-DE' } = {}) {
   const context = await browser.newContext({
     ignoreHTTPSErrors: true, // the dev server uses a self-signed certificate
-    locale: 'de-DE',
+    locale,
     viewport: { width: 1280, height: 900 },
   });
   context.setDefaultTimeout(TIMEOUT_MS);

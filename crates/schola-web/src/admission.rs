@@ -83,7 +83,7 @@ pub async fn admit(
                 "waiting room: request turned away"
             );
             let (req, _) = req.into_parts();
-            let resp = crate::pages::waiting_room(secs);
+            let resp = crate::pages::waiting_room_for(&req, secs);
             Ok(ServiceResponse::new(req, resp).map_into_right_body())
         }
     }
