@@ -82,6 +82,16 @@ pub struct Web {
     pub max_signins_waiting: usize,
     /// Requests worked on at once before new ones get the waiting room (503); 0 = derived.
     pub max_in_flight: usize,
+    /// Open connections one client address (an IPv6 /64) may hold; past it a few more are
+    /// answered 503 and the rest closed at once. 0 = derived: a quarter of `max_connections`,
+    /// at least 256, so a computer room behind one NAT address is not held back.
+    pub max_connections_per_client: usize,
+    /// Seconds a client may pause while sending a request body before it gets 408 and the
+    /// connection is closed (the body must also keep up a minimum rate); 0 = 10.
+    pub body_timeout_secs: u64,
+    /// Plain-HTTP listeners serving Prometheus metrics at `/metrics`. Unset: `127.0.0.1:9187`
+    /// on the appliance, none with `profile = "dev"`; `[]` turns the metrics listener off.
+    pub metrics_listen: Option<Vec<SocketAddr>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,6 +164,9 @@ impl Default for Web {
             max_connections: 0,
             max_signins_waiting: 0,
             max_in_flight: 0,
+            max_connections_per_client: 0,
+            body_timeout_secs: 0,
+            metrics_listen: None,
         }
     }
 }

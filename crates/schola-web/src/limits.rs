@@ -22,6 +22,22 @@ pub struct Limits {
     pub request_timeout: Duration,
     pub handshake_timeout: Duration,
     pub keep_alive: Duration,
+    /// Open connections one client address may hold (an IPv6 address counts by its /64).
+    pub max_connections_per_client: usize,
+    /// TLS handshakes one client address may have in progress: a client that opens connections
+    /// and sends nothing must not take the handshake slots of the others.
+    pub handshakes_per_client: usize,
+    /// Connections past `max_connections_per_client` that are still answered (503, then closed)
+    /// with short timeouts; beyond these a client's new connections are closed at once.
+    pub busy_answers_per_client: usize,
+    /// Handshake and request-head timeout of such a busy answer.
+    pub busy_timeout: Duration,
+    /// The longest pause in a request body before the request gets 408 and the connection is
+    /// closed.
+    pub body_timeout: Duration,
+    /// The body must also arrive at this many bytes per second on average (over and above
+    /// `body_timeout`), so a client cannot hold a request by trickling a byte at a time.
+    pub body_min_rate: u64,
 }
 
 /// Memory we allow ourselves per open connection, for the derived connection limit.
@@ -41,11 +57,13 @@ impl Limits {
     }
 
     pub fn derive_for(cfg: &Config, cores: usize, memory: u64) -> Limits {
+        // actix-server takes 1 to 512 workers
         let workers = if cfg.web.workers == 0 {
-            cores.max(1)
+            cores
         } else {
             cfg.web.workers
-        };
+        }
+        .clamp(1, 512);
         // a quarter of the memory for connection buffers, within sane bounds
         let by_memory = (memory / 4 / BYTES_PER_CONNECTION) as usize;
         let max_connections = if cfg.web.max_connections == 0 {
@@ -67,11 +85,33 @@ impl Limits {
         } else {
             cfg.web.max_in_flight
         };
+        // A computer room of 30 browsers behind one NAT address opens about 180 connections;
+        // a quarter of the server still leaves the rest for everyone else.
+        let max_connections_per_client = if cfg.web.max_connections_per_client == 0 {
+            (max_connections / 4).max(256)
+        } else {
+            cfg.web.max_connections_per_client
+        }
+        .min(max_connections);
+        let max_handshakes_per_worker = 256;
+        // handshakes take milliseconds, so even a busy NAT has few in progress at once; a
+        // quarter of all handshake slots is far more than that and far less than all of them
+        let handshakes_per_client = (max_handshakes_per_worker * workers / 4).max(16);
+        let body_timeout = Duration::from_secs(match cfg.web.body_timeout_secs {
+            0 => 10,
+            n => n,
+        });
         Limits {
             workers,
+            max_connections_per_client,
+            handshakes_per_client,
+            busy_answers_per_client: 8,
+            busy_timeout: Duration::from_secs(3),
+            body_timeout,
+            body_min_rate: 500,
             in_flight,
             max_connections,
-            max_handshakes_per_worker: 256,
+            max_handshakes_per_worker,
             hash_threads,
             signins_waiting,
             request_timeout: Duration::from_secs(10),
@@ -96,8 +136,15 @@ mod tests {
         assert_eq!(small.workers, 2);
         assert_eq!(small.max_connections, 16_384);
         assert_eq!(small.in_flight, 512);
+        assert_eq!(small.max_connections_per_client, 4_096);
+        assert_eq!(small.handshakes_per_client, 128);
+        assert_eq!(small.body_timeout, Duration::from_secs(10));
         let tiny = Limits::derive_for(&cfg, 1, 256 << 20);
         assert_eq!(tiny.max_connections, 1_024);
+        assert_eq!(
+            tiny.max_connections_per_client, 256,
+            "a NAT'd computer room fits"
+        );
         let mut cfg = Config::default();
         cfg.web.max_connections = 500;
         cfg.web.workers = 3;
@@ -110,5 +157,19 @@ mod tests {
             ),
             (3, 500, 167)
         );
+        assert_eq!(set.max_connections_per_client, 256, "at least 256");
+        cfg.web.max_connections = 100;
+        let set = Limits::derive_for(&cfg, 8, 32 << 30);
+        assert_eq!(
+            set.max_connections_per_client, 100,
+            "never more than the whole server"
+        );
+        cfg.web.max_connections_per_client = 20;
+        cfg.web.body_timeout_secs = 2;
+        cfg.web.workers = 9_999;
+        let set = Limits::derive_for(&cfg, 8, 32 << 30);
+        assert_eq!(set.max_connections_per_client, 20);
+        assert_eq!(set.body_timeout, Duration::from_secs(2));
+        assert_eq!(set.workers, 512, "actix-server's maximum");
     }
 }
