@@ -12,14 +12,17 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
+use prometheus_client::metrics::counter::Counter;
 use rand::Rng as _;
 
 use crate::state::AppState;
 
-/// Counts the requests being worked on.
+/// Counts the requests being worked on, and (for the metrics) those let in and turned away.
 #[derive(Debug, Default)]
 pub struct Admission {
     in_flight: AtomicUsize,
+    pub admitted: Counter,
+    pub turned_away: Counter,
 }
 
 /// Gives the slot back when the request is done (or its handler was dropped).
@@ -71,11 +74,14 @@ pub async fn admit(
             .map(ServiceResponse::map_into_left_body);
     }
     match state.admission.try_enter(state.limits.in_flight) {
-        Some(_slot) => next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body),
+        Some(_slot) => {
+            state.admission.admitted.inc();
+            next.call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body)
+        }
         None => {
+            state.admission.turned_away.inc();
             let secs = retry_after();
             tracing::debug!(
                 path = req.path(),

@@ -7,9 +7,13 @@
 pub mod admin;
 pub mod admission;
 pub mod assets;
+pub mod body;
+pub mod conn;
 pub mod guard;
 pub mod i18n;
 pub mod limits;
+pub mod listen;
+pub mod metrics;
 pub mod pages;
 pub mod portal;
 pub mod setup;
@@ -17,14 +21,19 @@ pub mod state;
 pub mod tls;
 pub mod updates;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::middleware::DefaultHeaders;
-use actix_web::{App, HttpServer, web};
+use actix_http::HttpService;
+use actix_service::map_config;
+use actix_web::dev::AppConfig;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, web};
 use anyhow::Context as _;
 use schola_core::{Config, Store};
 
 use crate::limits::Limits;
+use crate::metrics::Metrics;
 use crate::state::AppState;
 
 /// What a started server tells its caller once every listener is bound.
@@ -37,21 +46,29 @@ pub struct Started {
     /// Set while the school has no admin: the code the first-run setup page asks for.
     pub setup_code: Option<String>,
     pub limits: Limits,
+    /// `http://127.0.0.1:9187/metrics` etc., one per metrics listener (none when it is off).
+    pub metrics_urls: Vec<String>,
 }
 
-/// Security headers on every response. The CSP allows no inline script or style at all.
+/// Security headers on every response (lower case: they are also set on the busy answers that
+/// bypass the app). The CSP allows no inline script or style at all.
+pub(crate) const SECURITY_HEADERS: [(&str, &str); 6] = [
+    (
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    ),
+    ("strict-transport-security", "max-age=31536000"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    ("cache-control", "no-store"),
+];
+
 fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-        ))
-        .add(("Strict-Transport-Security", "max-age=31536000"))
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("X-Frame-Options", "DENY"))
-        .add(("Referrer-Policy", "same-origin"))
-        .add(("Cache-Control", "no-store"))
+    SECURITY_HEADERS
+        .iter()
+        .fold(DefaultHeaders::new(), |h, &pair| h.add(pair))
 }
 
 /// Runs the web server until SIGINT/SIGTERM. `on_ready` is called once the listeners are bound.
@@ -86,40 +103,79 @@ async fn serve(
     let state = web::Data::new(AppState::new(cfg, store, limits)?);
     let setup_code = state.prepare_setup_code()?;
 
-    let app_state = state.clone();
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(app_state.clone())
-            .app_data(web::FormConfig::default().limit(64 * 1024))
-            .wrap(actix_web::middleware::from_fn(admission::admit))
-            .wrap(security_headers())
-            .configure(pages::routes)
-    })
-    .workers(limits.workers)
-    .max_connections(limits.connections_per_worker())
-    .max_connection_rate(limits.max_handshakes_per_worker)
-    .client_request_timeout(limits.request_timeout)
-    .tls_handshake_timeout(limits.handshake_timeout)
-    .keep_alive(limits.keep_alive)
-    .backlog(4096)
-    .shutdown_timeout(10);
+    let gate = conn::Gate::new(&limits);
+    let metrics = Arc::new(Metrics::new(state.clone(), Arc::clone(&gate)));
+    let metrics_server = metrics::serve(Arc::clone(&metrics), &metrics::listeners(&state.cfg))?;
+
+    // What actix-web's HttpServer does, with the per-client gate before the TLS handshake
+    // (listen.rs says why).
+    actix_tls::accept::max_concurrent_tls_connect(limits.max_handshakes_per_worker);
+    let mut builder = actix_server::Server::build()
+        .workers(limits.workers)
+        .max_concurrent_connections(limits.connections_per_worker())
+        .shutdown_timeout(10);
+    let shutdown = builder.graceful_shutdown_signal();
+    let mut urls = Vec::new();
     for addr in &listen {
-        server = server
-            .bind_rustls_0_23(addr, tls.config.clone())
+        let lst = listen::bind(*addr, 4096).with_context(|| format!("cannot listen on {addr}"))?;
+        let local = lst.local_addr()?;
+        urls.push(format!("https://{local}/"));
+        let (state, gate, metrics) = (state.clone(), Arc::clone(&gate), Arc::clone(&metrics));
+        let (tls, shutdown) = (tls.config.clone(), shutdown.clone());
+        let factory = move || {
+            let (state, metrics) = (state.clone(), web::Data::from(Arc::clone(&metrics)));
+            let app = move || {
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(metrics.clone())
+                    .app_data(web::FormConfig::default().limit(64 * 1024))
+                    .wrap(from_fn(admission::admit))
+                    .wrap(from_fn(body::deadline))
+                    .wrap(security_headers())
+                    .wrap(from_fn(metrics::record))
+                    .configure(pages::routes)
+            };
+            let shutdown = shutdown.clone();
+            let http = HttpService::build()
+                .keep_alive(limits.keep_alive)
+                .client_request_timeout(limits.request_timeout)
+                .local_addr(local)
+                .graceful_shutdown_signal(move || {
+                    let s = shutdown.clone();
+                    async move { s.notified().await }
+                })
+                // AppConfig's constructor is crate-private; this is the public one actix-test
+                // uses. `true`: the scheme is https.
+                .finish(map_config(app(), move |()| {
+                    AppConfig::__priv_test_new(true, local.to_string(), local)
+                }));
+            listen::Edge::new(
+                Arc::clone(&gate),
+                &tls,
+                &limits,
+                actix_service::boxed::factory(http),
+            )
+        };
+        builder = builder
+            .listen(format!("schola-web-{local}"), lst, factory)
             .with_context(|| format!("cannot listen on {addr}"))?;
     }
-    let urls: Vec<String> = server
-        .addrs()
-        .iter()
-        .map(|a| format!("https://{a}/"))
-        .collect();
-    let running = server.run();
+    let running = builder.run();
+    let (metrics_urls, metrics_handle) = match metrics_server {
+        Some((urls, server)) => {
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            (urls, Some(handle))
+        }
+        None => (Vec::new(), None),
+    };
 
     let started = Started {
         urls,
         fingerprint: tls.fingerprint.clone(),
         setup_code,
         limits,
+        metrics_urls,
     };
     tracing::info!(urls = ?started.urls, fingerprint = %started.fingerprint, "listening");
     if let Some(code) = &started.setup_code {
@@ -129,6 +185,10 @@ async fn serve(
     schola_core::daemon::notify_ready();
     spawn_housekeeping(state.clone());
     let result = running.await;
+    // the metrics listener ignores signals; it stops with the main server
+    if let Some(h) = metrics_handle {
+        h.stop(false).await;
+    }
     schola_core::daemon::notify_stopping();
     result.context("the web server stopped with an error")
 }

@@ -64,6 +64,10 @@ fn main() -> ExitCode {
                     "schola-web: TLS certificate SHA-256 fingerprint {}",
                     s.fingerprint
                 );
+                // before the HTTPS lines, which tell a waiting caller that start-up is done
+                for url in &s.metrics_urls {
+                    eprintln!("schola-web: metrics on {url}");
+                }
                 for url in &s.urls {
                     eprintln!("schola-web: listening on {url}");
                 }

@@ -263,3 +263,72 @@ pub async fn eventually(secs: u64, mut f: impl AsyncFnMut() -> bool) -> Option<D
     }
     None
 }
+
+impl Server {
+    /// The HTTPS listener's address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.url.trim_start_matches("https://").parse().unwrap()
+    }
+
+    /// The metrics listener's URL, as the server printed it (the config must turn it on).
+    pub fn metrics_url(&self) -> String {
+        let log = self.log.lock().unwrap();
+        let line = log
+            .lines()
+            .find_map(|l| l.strip_prefix("schola-web: metrics on "))
+            .unwrap_or_else(|| panic!("no metrics listener:\n{log}"));
+        line.to_string()
+    }
+
+    /// The metrics text, as Prometheus would scrape it.
+    pub async fn scrape(&self) -> String {
+        let r = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .get(self.metrics_url())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    }
+
+    /// A TLS connector that trusts exactly this server's certificate.
+    pub fn tls_connector(&self) -> tokio_rustls::TlsConnector {
+        let mut roots = rustls::RootCertStore::empty();
+        let der = rustls_pki_types::pem::PemObject::from_pem_slice(&self.cert_pem).unwrap();
+        roots.add(der).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let cfg = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tokio_rustls::TlsConnector::from(Arc::new(cfg))
+    }
+
+    /// A TLS connection from `local` (a loopback address standing for a device).
+    pub async fn tls_from(
+        &self,
+        local: IpAddr,
+    ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        let tcp = tcp_from(local, self.addr()).await;
+        let name = rustls_pki_types::ServerName::IpAddress(self.addr().ip().into());
+        self.tls_connector().connect(name, tcp).await.unwrap()
+    }
+}
+
+/// A TCP connection to `to` from the loopback address `local`.
+pub async fn tcp_from(local: IpAddr, to: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind((local, 0).into()).unwrap();
+    sock.connect(to).await.unwrap()
+}
+
+/// The value of one series in a metrics text, e.g. `schola_signins_total{outcome="success"}`.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map(|v| v.trim().parse().unwrap())
+}

@@ -5,7 +5,9 @@
 
 mod assets;
 mod kit;
+mod metrics;
 mod portal;
+mod slowloris;
 
 use std::net::IpAddr;
 use std::time::Duration;
