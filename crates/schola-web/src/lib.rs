@@ -105,7 +105,12 @@ async fn serve(
 
     let gate = conn::Gate::new(&limits);
     let metrics = Arc::new(Metrics::new(state.clone(), Arc::clone(&gate)));
-    let metrics_server = metrics::serve(Arc::clone(&metrics), &metrics::listeners(&state.cfg))?;
+    // the portal matters more than its numbers: a metrics port in use is no reason not to start
+    let metrics_server = metrics::serve(Arc::clone(&metrics), &metrics::listeners(&state.cfg))
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = format!("{e:#}"), "metrics are not served");
+            None
+        });
 
     // What actix-web's HttpServer does, with the per-client gate before the TLS handshake
     // (listen.rs says why).
@@ -139,6 +144,8 @@ async fn serve(
             let http = HttpService::build()
                 .keep_alive(limits.keep_alive)
                 .client_request_timeout(limits.request_timeout)
+                // as actix-web's HttpServer: a closing client gets 1 s to finish the close
+                .client_disconnect_timeout(Duration::from_secs(1))
                 .local_addr(local)
                 .graceful_shutdown_signal(move || {
                     let s = shutdown.clone();

@@ -61,7 +61,7 @@ pub fn busy_http(limits: &Limits) -> HttpFactory {
         HttpService::<TlsStream<TcpStream>, _, _>::build()
             .keep_alive(KeepAlive::Disabled)
             .client_request_timeout(limits.busy_timeout)
-            .client_disconnect_timeout(limits.busy_timeout)
+            .client_disconnect_timeout(std::time::Duration::from_secs(1))
             .finish(fn_service(|_req: Request| async {
                 Ok::<_, Infallible>(busy_response())
             })),

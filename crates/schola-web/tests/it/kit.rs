@@ -265,6 +265,16 @@ pub async fn eventually(secs: u64, mut f: impl AsyncFnMut() -> bool) -> Option<D
 }
 
 impl Server {
+    /// Starts a server on a populated school with `dropin` as a conf.d file (for example a
+    /// `[web]` section with low limits), the way an admin changes settings.
+    pub fn start_with_dropin(dropin: &str) -> Server {
+        let (dir, path) = school_dir("");
+        std::fs::create_dir_all(dir.path().join("conf.d")).unwrap();
+        std::fs::write(dir.path().join("conf.d/50-test.toml"), dropin).unwrap();
+        populate(&open_store(&path));
+        Self::start_in(dir, path)
+    }
+
     /// The HTTPS listener's address.
     pub fn addr(&self) -> std::net::SocketAddr {
         self.url.trim_start_matches("https://").parse().unwrap()

@@ -1,5 +1,6 @@
 //! Integration tests of schola-web: the real binary over real HTTPS. One test binary for the
-//! crate (see kit.rs for the harness); add new tests here rather than new files in tests/.
+//! crate (see kit.rs for the harness); add new tests here or in a module under tests/it/,
+//! never as new files directly in tests/ (each of those is another binary to link).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 

@@ -4,15 +4,7 @@ use crate::kit::*;
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_sign_ins_by_outcome() {
-    let (dir, path) = school_dir("");
-    std::fs::create_dir_all(dir.path().join("conf.d")).unwrap();
-    std::fs::write(
-        dir.path().join("conf.d/50-metrics.toml"),
-        "[web]\nmetrics_listen = [\"127.0.0.1:0\"]\n",
-    )
-    .unwrap();
-    populate(&open_store(&path));
-    let s = Server::start_in(dir, path);
+    let s = Server::start_with_dropin("[web]\nmetrics_listen = [\"127.0.0.1:0\"]\n");
     assert!(s.metrics_url().starts_with("http://127.0.0.1:"));
 
     let c = s.client();
@@ -87,5 +79,18 @@ async fn metrics_listener_is_off_in_the_dev_profile_unless_set() {
         !s.log.lock().unwrap().contains("metrics on"),
         "{}",
         s.log.lock().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_metrics_port_in_use_does_not_stop_the_portal() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let s = Server::start_with_dropin(&format!("[web]\nmetrics_listen = [\"127.0.0.1:{port}\"]\n"));
+    assert_eq!(s.page(&s.client(), "/healthz").await, "ok");
+    let log = s.log.lock().unwrap().clone();
+    assert!(
+        log.contains("metrics are not served") && log.contains(&format!("127.0.0.1:{port}")),
+        "{log}"
     );
 }

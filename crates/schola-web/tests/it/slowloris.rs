@@ -13,17 +13,9 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-/// A server with the limits in `web` (a `[web]` drop-in in conf.d) and its metrics listener on.
+/// A server with the limits in `web` and its metrics listener on.
 fn server_with(web: &str) -> Server {
-    let (dir, path) = school_dir("");
-    std::fs::create_dir_all(dir.path().join("conf.d")).unwrap();
-    std::fs::write(
-        dir.path().join("conf.d/50-limits.toml"),
-        format!("[web]\nmetrics_listen = [\"127.0.0.1:0\"]\n{web}"),
-    )
-    .unwrap();
-    populate(&open_store(&path));
-    Server::start_in(dir, path)
+    Server::start_with_dropin(&format!("[web]\nmetrics_listen = [\"127.0.0.1:0\"]\n{web}"))
 }
 
 /// A connection that starts a TLS handshake (a record header announcing a ClientHello) and
