@@ -13,7 +13,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use actix_http::{ConnectionType, HttpService, KeepAlive, Protocol, Request, Response};
+use actix_http::{
+    ConnectionType, HttpMessage as _, HttpService, KeepAlive, Protocol, Request, Response,
+};
 use actix_service::boxed::{BoxService, BoxServiceFactory};
 use actix_service::{Service, ServiceFactory, fn_service};
 use actix_tls::accept::rustls_0_23::{Acceptor, AcceptorService, TlsStream};
@@ -41,10 +43,16 @@ pub fn bind(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::TcpList
     Ok(socket.into())
 }
 
-/// The answer on a connection past its client's cap: the waiting room, then close.
-fn busy_response() -> Response<BoxBody> {
+/// The answer on a connection past its client's cap: the waiting room in the browser's
+/// language, then close.
+fn busy_response(req: &Request) -> Response<BoxBody> {
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let lang = crate::i18n::choose(None, accept, None);
     let mut res: Response<BoxBody> =
-        crate::pages::waiting_room(crate::admission::retry_after()).into();
+        crate::pages::waiting_room_in(lang, crate::admission::retry_after()).into();
     for (name, value) in crate::SECURITY_HEADERS {
         res.headers_mut().insert(
             HeaderName::from_static(name),
@@ -62,8 +70,8 @@ pub fn busy_http(limits: &Limits) -> HttpFactory {
             .keep_alive(KeepAlive::Disabled)
             .client_request_timeout(limits.busy_timeout)
             .client_disconnect_timeout(std::time::Duration::from_secs(1))
-            .finish(fn_service(|_req: Request| async {
-                Ok::<_, Infallible>(busy_response())
+            .finish(fn_service(|req: Request| async move {
+                Ok::<_, Infallible>(busy_response(&req))
             })),
     )
 }

@@ -81,7 +81,7 @@ pub fn waiting_room_for(req: &HttpRequest, retry: u64) -> HttpResponse {
     waiting_room_in(lang, retry)
 }
 
-fn waiting_room_in(lang: Language, retry: u64) -> HttpResponse {
+pub(crate) fn waiting_room_in(lang: Language, retry: u64) -> HttpResponse {
     let t = Tr::new(lang);
     let body = BusyPage {
         layout: Layout {

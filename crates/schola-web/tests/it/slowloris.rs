@@ -57,11 +57,13 @@ async fn a_slow_loris_from_one_address_does_not_keep_the_others_out() {
         "the server holds the flooder's 10 connections"
     );
 
-    // its next connection gets the waiting room at once, and is closed after it
+    // its next connection gets the waiting room at once, in the browser's language, and is
+    // closed after it
     let t = Instant::now();
     let r = s
         .client_from(Some(flooder))
         .get(s.url("/login"))
+        .header("accept-language", "de-DE,de;q=0.9")
         .send()
         .await
         .unwrap();
@@ -69,7 +71,7 @@ async fn a_slow_loris_from_one_address_does_not_keep_the_others_out() {
     assert_eq!(r.headers()["connection"], "close");
     assert!(r.headers().contains_key("retry-after"));
     assert!(r.headers().contains_key("content-security-policy"));
-    assert!(r.text().await.unwrap().contains("Just a moment"));
+    assert!(r.text().await.unwrap().contains("Einen Moment bitte"));
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
 
     // far past its cap: a few more connections are kept for a busy answer (3 s at most), the
