@@ -58,6 +58,7 @@ impl BenchDir {
             &School {
                 name: "Bench School".into(),
                 mail_domain: "bench.example".into(),
+                default_language: None,
             },
             NewPerson {
                 given_name: "Ada".into(),
