@@ -252,7 +252,7 @@ mod tests {
         let mut cfg = Config::default();
         cfg.web.max_connections = 100;
         cfg.web.max_connections_per_client = per_client;
-        Gate::new(&Limits::derive_for(&cfg, 1, 1 << 30))
+        Gate::new(&Limits::derive_for(&cfg, 1, 1 << 30, 1_000))
     }
 
     #[test]

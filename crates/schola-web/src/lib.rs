@@ -98,7 +98,17 @@ async fn serve(
     if tls.generated {
         tracing::info!(cert = %tls.cert_path.display(), "generated a self-signed TLS certificate");
     }
-    let limits = Limits::derive(&cfg);
+    // the school's size at start; a restart after a big import picks up the new size
+    let people = store
+        .count_people(None)
+        .context("cannot count the school's people")?;
+    let limits = Limits::derive(&cfg, people);
+    tracing::info!(
+        people,
+        max_connections = limits.max_connections,
+        in_flight = limits.in_flight,
+        "limits derived"
+    );
     let listen = cfg.web.listen.clone();
     let state = web::Data::new(AppState::new(cfg, store, limits)?);
     let setup_code = state.prepare_setup_code()?;

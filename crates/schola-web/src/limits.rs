@@ -40,6 +40,9 @@ pub struct Limits {
     pub body_min_rate: u64,
 }
 
+/// Connections one browser opens to a site over HTTP/1.1 at most.
+pub const CONNECTIONS_PER_PERSON: usize = 6;
+
 /// Memory we allow ourselves per open connection, for the derived connection limit.
 const BYTES_PER_CONNECTION: u64 = 64 * 1024;
 
@@ -52,11 +55,17 @@ pub fn memory_bytes() -> Option<u64> {
 }
 
 impl Limits {
-    pub fn derive(cfg: &Config) -> Limits {
-        Self::derive_for(cfg, Config::cores(), memory_bytes().unwrap_or(2 << 30))
+    /// The limits for this machine and a school of `people` (read at start).
+    pub fn derive(cfg: &Config, people: usize) -> Limits {
+        Self::derive_for(
+            cfg,
+            Config::cores(),
+            memory_bytes().unwrap_or(2 << 30),
+            people,
+        )
     }
 
-    pub fn derive_for(cfg: &Config, cores: usize, memory: u64) -> Limits {
+    pub fn derive_for(cfg: &Config, cores: usize, memory: u64, people: usize) -> Limits {
         // actix-server takes 1 to 512 workers
         let workers = if cfg.web.workers == 0 {
             cores
@@ -64,10 +73,15 @@ impl Limits {
             cfg.web.workers
         }
         .clamp(1, 512);
-        // a quarter of the memory for connection buffers, within sane bounds
-        let by_memory = (memory / 4 / BYTES_PER_CONNECTION) as usize;
+        // What the school needs at 8:00: every person's browser with its 6 connections (HTTP/1.1)
+        // open at once, plus room for the rest. What the machine holds: a quarter of the memory
+        // for connection buffers. The smaller of the two, so a small school on a big machine
+        // offers a flood no more than it needs, and a big school on a small machine is told by
+        // the capacity check rather than running out of memory.
+        let by_memory = ((memory / 4 / BYTES_PER_CONNECTION) as usize).clamp(1_024, 50_000);
+        let by_school = (people.saturating_mul(CONNECTIONS_PER_PERSON) + 1_024).max(4_096);
         let max_connections = if cfg.web.max_connections == 0 {
-            by_memory.clamp(1_024, 50_000)
+            by_school.min(by_memory)
         } else {
             cfg.web.max_connections
         };
@@ -132,14 +146,24 @@ mod tests {
     #[test]
     fn derived_from_the_machine_and_overridable() {
         let cfg = Config::default();
-        let small = Limits::derive_for(&cfg, 2, 4 << 30);
+        let small = Limits::derive_for(&cfg, 2, 4 << 30, 5_000);
         assert_eq!(small.workers, 2);
+        // 5,000 people need 31,024 connections; 4 GiB hold 16,384
         assert_eq!(small.max_connections, 16_384);
+        // a school of 300 on the same machine: what it needs, not what the memory would hold
+        assert_eq!(
+            Limits::derive_for(&cfg, 2, 4 << 30, 300).max_connections,
+            4_096
+        );
+        assert_eq!(
+            Limits::derive_for(&cfg, 2, 4 << 30, 1_500).max_connections,
+            10_024
+        );
         assert_eq!(small.in_flight, 512);
         assert_eq!(small.max_connections_per_client, 4_096);
         assert_eq!(small.handshakes_per_client, 128);
         assert_eq!(small.body_timeout, Duration::from_secs(10));
-        let tiny = Limits::derive_for(&cfg, 1, 256 << 20);
+        let tiny = Limits::derive_for(&cfg, 1, 256 << 20, 5_000);
         assert_eq!(tiny.max_connections, 1_024);
         assert_eq!(
             tiny.max_connections_per_client, 256,
@@ -148,7 +172,7 @@ mod tests {
         let mut cfg = Config::default();
         cfg.web.max_connections = 500;
         cfg.web.workers = 3;
-        let set = Limits::derive_for(&cfg, 8, 32 << 30);
+        let set = Limits::derive_for(&cfg, 8, 32 << 30, 1_000);
         assert_eq!(
             (
                 set.workers,
@@ -159,7 +183,7 @@ mod tests {
         );
         assert_eq!(set.max_connections_per_client, 256, "at least 256");
         cfg.web.max_connections = 100;
-        let set = Limits::derive_for(&cfg, 8, 32 << 30);
+        let set = Limits::derive_for(&cfg, 8, 32 << 30, 1_000);
         assert_eq!(
             set.max_connections_per_client, 100,
             "never more than the whole server"
@@ -167,7 +191,7 @@ mod tests {
         cfg.web.max_connections_per_client = 20;
         cfg.web.body_timeout_secs = 2;
         cfg.web.workers = 9_999;
-        let set = Limits::derive_for(&cfg, 8, 32 << 30);
+        let set = Limits::derive_for(&cfg, 8, 32 << 30, 1_000);
         assert_eq!(set.max_connections_per_client, 20);
         assert_eq!(set.body_timeout, Duration::from_secs(2));
         assert_eq!(set.workers, 512, "actix-server's maximum");
