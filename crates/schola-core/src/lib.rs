@@ -6,6 +6,7 @@
 //! HTTP, LDAP or any other protocol; those live in the daemon crates at the edge.
 
 pub mod audit;
+pub mod audit_search;
 pub mod clock;
 pub mod config;
 pub mod credcache;
@@ -16,6 +17,7 @@ pub mod journal;
 pub mod login;
 pub mod notices;
 pub mod password;
+pub mod services;
 pub mod session;
 pub mod store;
 pub mod throttle;

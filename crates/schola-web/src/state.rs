@@ -22,6 +22,8 @@ pub struct AppState {
     /// The waiting room's count of requests in progress.
     pub admission: crate::admission::Admission,
     pub cfg: Config,
+    /// When this server started, for its uptime on the services page.
+    pub started: std::time::Instant,
     /// Once true, stays true: the school has an admin and the setup page is closed.
     setup_done: AtomicBool,
     /// The code the setup page asks for, while setup is open.
@@ -47,6 +49,7 @@ impl AppState {
             admission: Default::default(),
             store,
             cfg,
+            started: std::time::Instant::now(),
             setup_done: AtomicBool::new(setup_done),
             setup_code: Mutex::new(None),
         })
