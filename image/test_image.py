@@ -189,6 +189,15 @@ def main():
         if "Testschule im Emulator" not in page:
             fail("the admin page does not show the school's name")
         ok("setup done with the console's code; the admin signs in")
+        # the services page asks systemd without privileges, through the hardened unit
+        _, _, page, _ = b.request("GET", "/admin/services")
+        row = re.search(r'<tr id="svc-schola-web">(.*?)</tr>', page, re.S)
+        if not row or ">running<" not in row.group(1):
+            fail("the services page does not show schola-web running: "
+                 + (row.group(1) if row else page[:600]))
+        if "systemd is not running" in page:
+            fail("the services page cannot reach systemd on the appliance")
+        ok("the services page shows schola-web running, as systemd reports it")
         status, _ = vm.run("for i in $(seq 20); do grep -q 'setup code' "
                            "/run/issue.d/50-schola.issue || break; sleep 1; done; "
                            "! grep -q 'setup code' /run/issue.d/50-schola.issue", check=False)
