@@ -17,6 +17,7 @@ pub mod login;
 pub mod notices;
 pub mod password;
 pub mod session;
+pub mod settings;
 pub mod store;
 pub mod throttle;
 pub mod token;
