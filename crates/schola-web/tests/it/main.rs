@@ -5,6 +5,8 @@
 
 mod kit;
 mod portal;
+mod settings;
+mod wizard;
 
 use std::net::IpAddr;
 use std::time::Duration;
