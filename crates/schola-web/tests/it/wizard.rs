@@ -180,6 +180,9 @@ async fn the_wizard_sets_up_school_logo_language_admin_and_certificate() {
     assert_eq!((status, loc.as_str()), (303, "/login"));
 }
 
+/// One wrong thing in an otherwise good wizard.
+type Change = Box<dyn Fn(&mut Wizard)>;
+
 #[tokio::test]
 async fn the_wizard_refuses_bad_input_keeps_what_was_typed_and_changes_nothing() {
     let s = fresh();
@@ -191,7 +194,7 @@ async fn the_wizard_refuses_bad_input_keeps_what_was_typed_and_changes_nothing()
     let (_, other_key, _) = make_cert("other.example", -1, 365);
     let (old_cert, old_key, _) = make_cert("ar-spa.example", -30, -2);
 
-    let cases: Vec<(Box<dyn Fn(&mut Wizard)>, u16, &str)> = vec![
+    let cases: Vec<(Change, u16, &str)> = vec![
         (
             Box::new(|w| w.code = "aaaa-bbbb-cccc".into()),
             403,
