@@ -162,14 +162,13 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// A certificate chain with its key, refused if the key is not the leaf certificate's.
+/// A certificate chain with its key, refused if the key is not the leaf certificate's
+/// (`from_der` compares the key's public half with the leaf's, as `with_single_cert` did).
 pub fn certified_key(
     certs: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<CertifiedKey, rustls::Error> {
-    let k = CertifiedKey::from_der(certs, key, &provider())?;
-    k.keys_match()?;
-    Ok(k)
+    CertifiedKey::from_der(certs, key, &provider())
 }
 
 fn config_with(resolver: Arc<CertResolver>) -> Result<ServerConfig> {
