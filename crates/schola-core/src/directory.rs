@@ -227,7 +227,7 @@ pub fn validate_group_name(name: &str) -> Result<()> {
     }
 }
 
-fn clean_mail(mail: &str) -> Result<String> {
+pub(crate) fn clean_mail(mail: &str) -> Result<String> {
     let m = mail.trim().to_ascii_lowercase();
     let valid = m.len() <= 254
         && m.split_once('@').is_some_and(|(local, domain)| {

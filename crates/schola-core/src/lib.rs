@@ -19,6 +19,7 @@ pub mod notices;
 pub mod password;
 pub mod services;
 pub mod session;
+pub mod settings;
 pub mod store;
 pub mod throttle;
 pub mod token;

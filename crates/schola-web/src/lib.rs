@@ -110,7 +110,12 @@ async fn serve(
         "limits derived"
     );
     let listen = cfg.web.listen.clone();
-    let state = web::Data::new(AppState::new(cfg, store, limits)?);
+    let state = web::Data::new(AppState::new(
+        cfg,
+        store,
+        limits,
+        Some(tls.resolver.clone()),
+    )?);
     let setup_code = state.prepare_setup_code()?;
 
     let gate = conn::Gate::new(&limits);

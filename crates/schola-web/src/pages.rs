@@ -115,6 +115,8 @@ pub struct Layout {
     pub csrf: String,
     pub version: &'static str,
     pub t: Tr,
+    /// The address of the school's logo, if it has one.
+    pub logo: Option<String>,
 }
 
 impl Layout {
@@ -132,6 +134,7 @@ impl Layout {
             csrf: String::new(),
             version: schola_core::VERSION,
             t: Tr::new(lang),
+            logo: req.and_then(logo_url),
         }
     }
 
@@ -147,9 +150,14 @@ impl Layout {
             is_admin: s.person.role == Role::Admin,
             csrf: s.csrf.clone(),
             t: Tr::new(lang),
+            logo: logo_url(req),
             ..Layout::plain(school, None)
         }
     }
+}
+
+fn logo_url(req: &HttpRequest) -> Option<String> {
+    req.app_data::<Data>().and_then(|s| s.logo_url())
 }
 
 /// The translation keys of the directory's words.

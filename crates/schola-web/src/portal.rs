@@ -106,7 +106,7 @@ async fn render_profile(
         role_label: t.t(role_key(s.person.role)),
         chosen: s.person.language.map(Language::as_str).unwrap_or(""),
         languages: language_menu(),
-        min_length: state.password_policy.min_length,
+        min_length: state.password_policy().min_length,
         person: s.person.clone(),
         notice,
         error,
@@ -221,7 +221,7 @@ async fn change_password(
         .await;
     }
     if let Err(e) = state
-        .password_policy
+        .password_policy()
         .check(&s.person.login, &f.new_password)
     {
         return refuse(

@@ -1,14 +1,19 @@
-//! First-run setup: while the school has no administrator, `/setup` asks for the setup code
-//! shown on the console, the school's name, mail domain and default language, and the first
-//! administrator's password.
+//! First-run setup: while the school has no administrator, `/setup` is a wizard in one form
+//! (numbered steps, no JavaScript needed): the setup code shown on the console first, then the
+//! school (name, logo, mail domain, default language), the first administrator, and the TLS
+//! certificate (the self-signed one made at first start, or an uploaded one).
+//!
+//! Everything is checked before anything is kept, with the settings page's checks
+//! (`schola_core::settings`, `admin::settings`); a refused form comes back with what was typed.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use schola_core::audit::Actor;
 use schola_core::directory::{Language, NewPerson, School};
-use serde::Deserialize;
 
+use crate::admin::settings::upload::{self, Fields, FormError};
+use crate::admin::settings::{self as settings, CertView, FILE_LIMITS};
 use crate::guard;
 use crate::i18n::Tr;
 use crate::pages::{Layout, PageResult, capitalise, policy_message, pre_signin_form, redirect};
@@ -33,7 +38,15 @@ struct SetupPage {
     languages: Vec<(&'static str, String)>,
     admin_login: String,
     min_length: usize,
+    upload_cert: bool,
+    /// The self-signed certificate served now, so its fingerprint can be compared with the
+    /// browser's.
+    cert: Option<CertView>,
+    max_logo_kib: usize,
+    max_pem_kib: usize,
     error: Option<String>,
+    /// Files were sent with a refused form: the browser does not keep them.
+    files_again: bool,
 }
 
 /// Every language with its own name, for a language menu.
@@ -42,6 +55,38 @@ pub(crate) fn language_menu() -> Vec<(&'static str, String)> {
         .iter()
         .map(|l| (l.as_str(), Tr::native_name(*l)))
         .collect()
+}
+
+/// The wizard's text fields, as typed.
+#[derive(Default)]
+struct SetupForm {
+    csrf: String,
+    setup_code: String,
+    school_name: String,
+    mail_domain: String,
+    default_language: String,
+    admin_login: String,
+    password: String,
+    password_confirm: String,
+    upload_cert: bool,
+    files_sent: bool,
+}
+
+impl SetupForm {
+    fn from_fields(f: &Fields) -> SetupForm {
+        SetupForm {
+            csrf: f.text("csrf"),
+            setup_code: f.text("setup_code"),
+            school_name: f.text("school_name"),
+            mail_domain: f.text("mail_domain"),
+            default_language: f.text("default_language"),
+            admin_login: f.text("admin_login"),
+            password: f.text("password"),
+            password_confirm: f.text("password_confirm"),
+            upload_cert: f.text("certificate_choice") == "upload",
+            files_sent: false,
+        }
+    }
 }
 
 fn render_setup(
@@ -55,6 +100,12 @@ fn render_setup(
 ) -> PageResult {
     let layout = Layout::plain(&School::default(), Some(req));
     let error = error.map(|e| e(&layout.t));
+    let now = state.store.now();
+    let cert = state
+        .tls
+        .as_ref()
+        .and_then(|r| crate::tls::describe(r.current().end_entity_cert().ok()?))
+        .map(|i| settings::cert_view(&layout.t, &i, now));
     let body = SetupPage {
         csrf: csrf.clone(),
         code_path: state.setup_code_path().display().to_string(),
@@ -71,32 +122,17 @@ fn render_setup(
         } else {
             f.admin_login.clone()
         },
-        min_length: state.password_policy.min_length,
+        min_length: state.password_policy().min_length,
+        upload_cert: f.upload_cert,
+        cert,
+        max_logo_kib: settings::logo::MAX_LOGO_BYTES / 1024,
+        max_pem_kib: crate::tls::MAX_PEM_BYTES / 1024,
+        files_again: error.is_some() && f.files_sent,
         error,
         layout,
     }
     .render()?;
     Ok(pre_signin_form(status, body, &csrf, new_cookie))
-}
-
-#[derive(Deserialize, Default)]
-pub struct SetupForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    setup_code: String,
-    #[serde(default)]
-    school_name: String,
-    #[serde(default)]
-    mail_domain: String,
-    #[serde(default)]
-    default_language: String,
-    #[serde(default)]
-    admin_login: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    password_confirm: String,
 }
 
 async fn setup_page(req: HttpRequest, state: Data) -> PageResult {
@@ -115,12 +151,40 @@ async fn setup_page(req: HttpRequest, state: Data) -> PageResult {
     )
 }
 
-async fn setup_submit(req: HttpRequest, state: Data, form: web::Form<SetupForm>) -> PageResult {
+async fn setup_submit(req: HttpRequest, state: Data, payload: web::Payload) -> PageResult {
     if state.setup_done() {
         return Ok(redirect("/login"));
     }
-    let f = form.into_inner();
     let (csrf, new_cookie) = guard::login_csrf(&req);
+    let mut fields = match upload::read(&req, payload, FILE_LIMITS).await {
+        Ok(f) => f,
+        Err(e) => {
+            let f = SetupForm::default();
+            let status = match e {
+                FormError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                FormError::Malformed => StatusCode::BAD_REQUEST,
+            };
+            let mut resp = render_setup(
+                &req,
+                status,
+                &state,
+                csrf,
+                new_cookie,
+                &f,
+                Some(&|t: &Tr| settings::form_problem(t, e).1),
+            )?;
+            if e == FormError::TooLarge {
+                resp.head_mut()
+                    .set_connection_type(actix_web::http::ConnectionType::Close);
+            }
+            return Ok(resp);
+        }
+    };
+    let mut f = SetupForm::from_fields(&fields);
+    let logo_file = fields.file("logo");
+    let cert_file = fields.file("certificate");
+    let key_file = fields.file("key");
+    f.files_sent = logo_file.is_some() || cert_file.is_some() || key_file.is_some();
     let fail = |status, msg: &dyn Fn(&Tr) -> String| {
         render_setup(
             &req,
@@ -139,6 +203,29 @@ async fn setup_submit(req: HttpRequest, state: Data, form: web::Form<SetupForm>)
         tracing::warn!(client = ?guard::client_ip(&req), "first-run setup with a wrong setup code");
         return fail(StatusCode::FORBIDDEN, &|t| t.t("setup-wrong-code"));
     }
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+
+    // step 2: the school, checked as the settings page checks it
+    let school = match schola_core::settings::check_school(&School {
+        name: f.school_name.clone(),
+        mail_domain: f.mail_domain.clone(),
+        default_language: Language::from_tag(&f.default_language),
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = capitalise(&e.to_string());
+            return fail(unprocessable, &|_| msg.clone());
+        }
+    };
+    let logo = match logo_file {
+        None => None,
+        Some(file) => match settings::checked_logo(Some(file)) {
+            Ok(l) => Some(l),
+            Err(p) => return fail(unprocessable, &|t| settings::logo_problem(t, p)),
+        },
+    };
+
+    // step 3: the administrator
     let login = f.admin_login.trim().to_lowercase();
     let login = if login.is_empty() {
         "admin".to_string()
@@ -146,21 +233,44 @@ async fn setup_submit(req: HttpRequest, state: Data, form: web::Form<SetupForm>)
         login
     };
     if f.password != f.password_confirm {
-        return fail(StatusCode::UNPROCESSABLE_ENTITY, &|t| {
-            t.t("passwords-differ")
+        return fail(unprocessable, &|t| t.t("passwords-differ"));
+    }
+    if let Err(e) = state.password_policy().check(&login, &f.password) {
+        return fail(unprocessable, &|t| policy_message(t, &e));
+    }
+
+    // step 4: the certificate
+    let pair = if f.upload_cert {
+        match settings::checked_pair(cert_file, key_file, state.store.now()) {
+            Ok(p) => Some(p),
+            Err(p) => return fail(unprocessable, &|t| settings::cert_problem(t, &p)),
+        }
+    } else {
+        None
+    };
+
+    let hash = state.pool.hash(f.password.clone()).await?;
+    let actor = Actor::person(&login, guard::client_ip(&req).map(|i| i.to_string()));
+    // the files first: they were checked, and if the database then refused, a second attempt
+    // writes them again
+    if let Some(l) = logo
+        && let Err(e) = settings::apply_logo(&state, actor.clone(), Some(l)).await
+    {
+        tracing::error!(error = %format!("{e:#}"), "first-run setup: the logo could not be saved");
+        return fail(StatusCode::INTERNAL_SERVER_ERROR, &|t| {
+            t.t("settings-write-failed")
         });
     }
-    if let Err(e) = state.password_policy.check(&login, &f.password) {
-        return fail(StatusCode::UNPROCESSABLE_ENTITY, &|t| policy_message(t, &e));
+    if let Some(p) = pair
+        && let Err(e) = settings::apply_certificate(&state, actor.clone(), p).await
+    {
+        tracing::error!(error = %format!("{e:#}"), "first-run setup: the certificate could not be saved");
+        return fail(StatusCode::INTERNAL_SERVER_ERROR, &|t| {
+            t.t("settings-write-failed")
+        });
     }
-    let hash = state.pool.hash(f.password.clone()).await?;
     let st = state.clone();
-    let actor = Actor::person(&login, guard::client_ip(&req).map(|i| i.to_string()));
-    let school = School {
-        name: f.school_name.clone(),
-        mail_domain: f.mail_domain.clone(),
-        default_language: Language::from_tag(&f.default_language),
-    };
+    let scheme = state.scheme();
     let admin = NewPerson {
         login: Some(login.clone()),
         given_name: "School".into(),
@@ -169,7 +279,7 @@ async fn setup_submit(req: HttpRequest, state: Data, form: web::Form<SetupForm>)
         password_hash: Some(hash),
         ..Default::default()
     };
-    match web::block(move || st.store.setup_school(&actor, &school, admin, &st.scheme)).await? {
+    match web::block(move || st.store.setup_school(&actor, &school, admin, &scheme)).await? {
         Ok(p) => {
             state.mark_setup_done();
             tracing::info!(admin = %p.login, "first-run setup done");
@@ -177,7 +287,7 @@ async fn setup_submit(req: HttpRequest, state: Data, form: web::Form<SetupForm>)
         }
         Err(e @ (schola_core::Error::Invalid(_) | schola_core::Error::Duplicate(_))) => {
             let msg = capitalise(&e.to_string());
-            fail(StatusCode::UNPROCESSABLE_ENTITY, &|_| msg.clone())
+            fail(unprocessable, &|_| msg.clone())
         }
         Err(e) => Err(e.into()),
     }

@@ -1,23 +1,31 @@
-//! What every request handler shares: the store, the password pool, and the settings derived
-//! from the config at start.
+//! What every request handler shares: the store, the password pool, the settings derived from
+//! the config at start, and those an admin changes while the server runs (login-name scheme,
+//! password policy, logo, TLS certificate), which apply to the next request.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use schola_core::login::LoginScheme;
 use schola_core::password::{PasswordPolicy, PasswordPool};
 use schola_core::session::SessionPolicy;
+use schola_core::settings::PolicyOverrides;
 use schola_core::{Config, Store};
 
+use crate::admin::settings::logo::Logo;
 use crate::limits::Limits;
+use crate::tls::CertResolver;
 
 #[derive(Debug)]
 pub struct AppState {
     pub store: Store,
     pub pool: Arc<PasswordPool>,
     pub sessions: SessionPolicy,
-    pub scheme: LoginScheme,
-    pub password_policy: PasswordPolicy,
+    /// The config file's login-name scheme and password policy, or what an admin set instead.
+    policy: RwLock<(LoginScheme, PasswordPolicy)>,
+    /// The school's logo, served at `/branding/logo`.
+    logo: RwLock<Option<Arc<Logo>>>,
+    /// What the HTTPS listeners serve, when this process runs them.
+    pub tls: Option<Arc<CertResolver>>,
     pub limits: Limits,
     /// The waiting room's count of requests in progress.
     pub admission: crate::admission::Admission,
@@ -31,9 +39,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(cfg: Config, store: Store, limits: Limits) -> anyhow::Result<AppState> {
+    /// `tls`: the resolver of the certificate being served, which the settings page replaces.
+    pub fn new(
+        cfg: Config,
+        store: Store,
+        limits: Limits,
+        tls: Option<Arc<crate::tls::CertResolver>>,
+    ) -> anyhow::Result<AppState> {
         let pool = PasswordPool::new(limits.hash_threads, limits.signins_waiting, cfg.auth.argon2)?;
-        let scheme = LoginScheme::parse(&cfg.directory.login_scheme).map_err(anyhow::Error::msg)?;
+        let overrides = store.policy_overrides()?;
+        let policy = effective_policy(&cfg, &overrides)?;
+        let logo = crate::admin::settings::logo::load(&cfg.paths.state_dir);
         let setup_done = store.has_admin()?;
         Ok(AppState {
             pool,
@@ -41,10 +57,9 @@ impl AppState {
                 idle_secs: cfg.auth.session_idle_secs,
                 max_secs: cfg.auth.session_max_secs,
             },
-            scheme,
-            password_policy: PasswordPolicy {
-                min_length: cfg.auth.password_min_length,
-            },
+            policy: RwLock::new(policy),
+            logo: RwLock::new(logo.map(Arc::new)),
+            tls,
             limits,
             admission: Default::default(),
             store,
@@ -53,6 +68,53 @@ impl AppState {
             setup_done: AtomicBool::new(setup_done),
             setup_code: Mutex::new(None),
         })
+    }
+
+    /// How new logins are formed now.
+    pub fn scheme(&self) -> LoginScheme {
+        match self.policy.read() {
+            Ok(p) => p.0.clone(),
+            Err(poisoned) => poisoned.into_inner().0.clone(),
+        }
+    }
+
+    /// What new passwords must satisfy now.
+    pub fn password_policy(&self) -> PasswordPolicy {
+        match self.policy.read() {
+            Ok(p) => p.1.clone(),
+            Err(poisoned) => poisoned.into_inner().1.clone(),
+        }
+    }
+
+    /// Applies an admin's login-name scheme and minimum password length (or, where `None`,
+    /// the config file's) from the next request on.
+    pub fn apply_policy(&self, overrides: &PolicyOverrides) -> anyhow::Result<()> {
+        let p = effective_policy(&self.cfg, overrides)?;
+        match self.policy.write() {
+            Ok(mut cur) => *cur = p,
+            Err(poisoned) => *poisoned.into_inner() = p,
+        }
+        Ok(())
+    }
+
+    pub fn logo(&self) -> Option<Arc<Logo>> {
+        match self.logo.read() {
+            Ok(l) => l.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set_logo(&self, logo: Option<Logo>) {
+        let logo = logo.map(Arc::new);
+        match self.logo.write() {
+            Ok(mut cur) => *cur = logo,
+            Err(poisoned) => *poisoned.into_inner() = logo,
+        }
+    }
+
+    /// The logo's address, which changes with its content (so browsers may keep it for long).
+    pub fn logo_url(&self) -> Option<String> {
+        self.logo().map(|l| l.url())
     }
 
     /// True once the school has an admin. While it has none, each call asks the database, so
@@ -122,4 +184,29 @@ impl AppState {
             None => false,
         }
     }
+}
+
+/// The config file's scheme and policy with an admin's overrides applied. An override that no
+/// longer parses (it was checked when it was set) falls back to the config file, with a warning.
+fn effective_policy(
+    cfg: &Config,
+    overrides: &PolicyOverrides,
+) -> anyhow::Result<(LoginScheme, PasswordPolicy)> {
+    let from_config =
+        || LoginScheme::parse(&cfg.directory.login_scheme).map_err(anyhow::Error::msg);
+    let scheme = match overrides.login_scheme.as_deref() {
+        Some(s) => match schola_core::settings::check_login_scheme(s) {
+            Ok((_, parsed)) => parsed,
+            Err(e) => {
+                tracing::warn!(error = %e, "the stored login-name scheme is not valid; using the config file's");
+                from_config()?
+            }
+        },
+        None => from_config()?,
+    };
+    let min_length = overrides
+        .password_min_length
+        .and_then(|n| schola_core::settings::check_password_min_length(n).ok())
+        .unwrap_or(cfg.auth.password_min_length);
+    Ok((scheme, PasswordPolicy { min_length }))
 }

@@ -1,7 +1,7 @@
 # Ersteinrichtung.
 setup-page-title = Ersteinrichtung
 setup-title = Schulserver einrichten
-setup-intro = Dieser Server hat noch keine Administration. Gib den Einrichtungscode ein, der auf der Konsole des Servers steht (oder in { $path }), den Namen und die Mail-Domain deiner Schule und ein Passwort für das Administrationskonto.
+setup-intro = Dieser Server hat noch keine Administration. Die Einrichtung hat vier Schritte: den Einrichtungscode, der auf der Konsole des Servers steht (oder in { $path }), deine Schule, das Administrationskonto und das Zertifikat.
 setup-code = Einrichtungscode
 setup-school-name = Name der Schule
 setup-mail-domain = Mail-Domain
@@ -12,3 +12,15 @@ setup-submit = Einrichten
 setup-wrong-code = Der Einrichtungscode ist falsch. Er steht auf der Konsole des Servers.
 setup-default-language = Standardsprache
 setup-default-language-hint = Für Personen, deren Browser keine der Sprachen von Schola wünscht.
+setup-step = Schritt { $n }: { $title }
+setup-step-code = Einrichtungscode
+setup-step-school = Deine Schule
+setup-step-admin = Administration
+setup-step-certificate = Zertifikat
+setup-logo = Logo
+setup-optional = Freiwillig; du kannst es später unter Verwaltung › Einstellungen hinzufügen oder ändern.
+setup-files-again = Dein Browser behält ausgewählte Dateien nicht: Wähle das Logo und die Zertifikatsdateien noch einmal aus.
+setup-cert-self-signed = Das selbst signierte Zertifikat behalten
+setup-cert-self-signed-hint = Beim ersten Start dieses Servers erzeugt. Browser warnen davor, bis du ein Zertifikat einer Zertifizierungsstelle hochlädst (das geht auch später unter Einstellungen).
+setup-cert-fingerprint = Sein SHA-256-Fingerabdruck ist { $fingerprint }.
+setup-cert-upload = Ein Zertifikat und seinen privaten Schlüssel hochladen

@@ -1,7 +1,7 @@
 # First-run setup.
 setup-page-title = First-run setup
 setup-title = Set up your school server
-setup-intro = This server has no administrator yet. Enter the setup code shown on the server's console (or in { $path }), your school's name and mail domain, and a password for the administrator account.
+setup-intro = This server has no administrator yet. Four steps set it up: the setup code shown on the server's console (or in { $path }), your school, the administrator account, and the certificate.
 setup-code = Setup code
 setup-school-name = School name
 setup-mail-domain = Mail domain
@@ -12,3 +12,15 @@ setup-submit = Set up
 setup-wrong-code = The setup code is wrong. It is shown on the server's console.
 setup-default-language = Default language
 setup-default-language-hint = For people whose browser asks for none of Schola's languages.
+setup-step = Step { $n }: { $title }
+setup-step-code = Setup code
+setup-step-school = Your school
+setup-step-admin = Administrator
+setup-step-certificate = Certificate
+setup-logo = Logo
+setup-optional = Optional; you can add or change it later under Administration › Settings.
+setup-files-again = Your browser does not keep chosen files: choose the logo and the certificate files again.
+setup-cert-self-signed = Keep the self-signed certificate
+setup-cert-self-signed-hint = Made when this server first started. Browsers warn about it until you upload a certificate from a certificate authority (you can also do that later under Settings).
+setup-cert-fingerprint = Its SHA-256 fingerprint is { $fingerprint }.
+setup-cert-upload = Upload a certificate and its private key

@@ -1,7 +1,7 @@
 # Première installation.
 setup-page-title = Première installation
 setup-title = Configurer ton serveur scolaire
-setup-intro = Ce serveur n'a pas encore d'administrateur. Saisis le code d'installation affiché sur la console du serveur (ou dans { $path }), le nom et le domaine de messagerie de ton école, et un mot de passe pour le compte d'administration.
+setup-intro = Ce serveur n'a pas encore d'administrateur. L'installation compte quatre étapes : le code d'installation affiché sur la console du serveur (ou dans { $path }), ton école, le compte d'administration et le certificat.
 setup-code = Code d'installation
 setup-school-name = Nom de l'école
 setup-mail-domain = Domaine de messagerie
@@ -12,3 +12,15 @@ setup-submit = Configurer
 setup-wrong-code = Le code d'installation est incorrect. Il est affiché sur la console du serveur.
 setup-default-language = Langue par défaut
 setup-default-language-hint = Pour les personnes dont le navigateur ne demande aucune des langues de Schola.
+setup-step = Étape { $n } : { $title }
+setup-step-code = Code d'installation
+setup-step-school = Ton école
+setup-step-admin = Administrateur
+setup-step-certificate = Certificat
+setup-logo = Logo
+setup-optional = Facultatif ; tu pourras l'ajouter ou le changer plus tard sous Administration › Paramètres.
+setup-files-again = Ton navigateur ne garde pas les fichiers choisis : choisis à nouveau le logo et les fichiers du certificat.
+setup-cert-self-signed = Garder le certificat auto-signé
+setup-cert-self-signed-hint = Créé au premier démarrage de ce serveur. Les navigateurs affichent un avertissement tant que tu n'as pas téléversé un certificat d'une autorité de certification (tu peux aussi le faire plus tard sous Paramètres).
+setup-cert-fingerprint = Son empreinte SHA-256 est { $fingerprint }.
+setup-cert-upload = Téléverser un certificat et sa clé privée

@@ -1,7 +1,7 @@
 # Eerste installatie.
 setup-page-title = Eerste installatie
 setup-title = Je schoolserver instellen
-setup-intro = Deze server heeft nog geen beheerder. Vul de installatiecode in die op de console van de server staat (of in { $path }), de naam en het maildomein van je school en een wachtwoord voor het beheerdersaccount.
+setup-intro = Deze server heeft nog geen beheerder. De installatie heeft vier stappen: de installatiecode die op de console van de server staat (of in { $path }), je school, het beheerdersaccount en het certificaat.
 setup-code = Installatiecode
 setup-school-name = Naam van de school
 setup-mail-domain = Maildomein
@@ -12,3 +12,15 @@ setup-submit = Instellen
 setup-wrong-code = De installatiecode is onjuist. Ze staat op de console van de server.
 setup-default-language = Standaardtaal
 setup-default-language-hint = Voor mensen van wie de browser geen van de talen van Schola vraagt.
+setup-step = Stap { $n }: { $title }
+setup-step-code = Installatiecode
+setup-step-school = Je school
+setup-step-admin = Beheerder
+setup-step-certificate = Certificaat
+setup-logo = Logo
+setup-optional = Optioneel; je kunt het later toevoegen of wijzigen onder Beheer › Instellingen.
+setup-files-again = Je browser onthoudt gekozen bestanden niet: kies het logo en de certificaatbestanden opnieuw.
+setup-cert-self-signed = Het zelfondertekende certificaat houden
+setup-cert-self-signed-hint = Gemaakt toen deze server voor het eerst startte. Browsers waarschuwen ervoor tot je een certificaat van een certificaatautoriteit uploadt (dat kan ook later onder Instellingen).
+setup-cert-fingerprint = De SHA-256-vingerafdruk is { $fingerprint }.
+setup-cert-upload = Een certificaat en de bijbehorende privésleutel uploaden

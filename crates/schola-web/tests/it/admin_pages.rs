@@ -283,7 +283,10 @@ async fn services_page_shows_schola_web_running_with_its_version_and_the_limits(
         limits.contains("Worker threads") && limits.contains("one per core"),
         "{limits}"
     );
-    assert!(limits.contains("the school&#39;s size (6 per person"), "{limits}");
+    assert!(
+        limits.contains("the school&#39;s size (6 per person"),
+        "{limits}"
+    );
 
     let load = rows_of(&page, "load");
     assert!(

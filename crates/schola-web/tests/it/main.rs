@@ -9,7 +9,9 @@ mod assets;
 mod kit;
 mod metrics;
 mod portal;
+mod settings;
 mod slowloris;
+mod wizard;
 
 use std::net::IpAddr;
 use std::time::Duration;

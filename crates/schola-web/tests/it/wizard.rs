@@ -1,0 +1,313 @@
+//! The first-run setup wizard: one form in four numbered steps (setup code, school with logo,
+//! administrator, certificate), sent with files; everything checked before anything is kept.
+
+use crate::kit::*;
+use crate::settings::{Part, any_cert_client, make_cert, png, post_multipart, served_fingerprint};
+
+fn fresh() -> Server {
+    let (dir, path) = school_dir("");
+    Server::start_in(dir, path)
+}
+
+fn setup_code(s: &Server) -> String {
+    std::fs::read_to_string(s.dir.path().join("state/setup-code"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// The wizard's fields, filled in correctly; tests change one thing at a time.
+struct Wizard {
+    csrf: String,
+    code: String,
+    school_name: String,
+    mail_domain: String,
+    language: String,
+    password: String,
+    confirm: String,
+    logo: Option<Vec<u8>>,
+    cert: Option<(String, String)>,
+    upload_cert: bool,
+}
+
+impl Wizard {
+    fn new(csrf: &str, code: &str) -> Wizard {
+        Wizard {
+            csrf: csrf.into(),
+            code: code.into(),
+            school_name: "Athénée Royal de Spa".into(),
+            mail_domain: "ar-spa.example".into(),
+            language: "fr".into(),
+            password: "Leuchtturm-77".into(),
+            confirm: "Leuchtturm-77".into(),
+            logo: None,
+            cert: None,
+            upload_cert: false,
+        }
+    }
+
+    async fn send(&self, s: &Server, c: &reqwest::Client) -> (u16, String, String) {
+        let mut parts = vec![
+            Part::Text("csrf", &self.csrf),
+            Part::Text("setup_code", &self.code),
+            Part::Text("school_name", &self.school_name),
+            Part::Text("mail_domain", &self.mail_domain),
+            Part::Text("default_language", &self.language),
+            Part::Text("admin_login", "direction"),
+            Part::Text("password", &self.password),
+            Part::Text("password_confirm", &self.confirm),
+            Part::Text(
+                "certificate_choice",
+                if self.upload_cert {
+                    "upload"
+                } else {
+                    "self-signed"
+                },
+            ),
+            // an empty file field, as a browser sends one
+            Part::File("logo", "", self.logo.clone().unwrap_or_default()),
+        ];
+        if let Some((cert, key)) = &self.cert {
+            parts.push(Part::File(
+                "certificate",
+                "cert.pem",
+                cert.clone().into_bytes(),
+            ));
+            parts.push(Part::File("key", "key.pem", key.clone().into_bytes()));
+        }
+        let r = post_multipart(s, c, "/setup", &parts).await;
+        let status = r.status().as_u16();
+        let loc = location(&r);
+        let body = r
+            .text()
+            .await
+            .unwrap()
+            .replace("&#x27;", "'")
+            .replace("&#39;", "'");
+        (status, loc, body)
+    }
+}
+
+#[tokio::test]
+async fn the_wizard_sets_up_school_logo_language_admin_and_certificate() {
+    let s = fresh();
+    let c = any_cert_client();
+    let first = served_fingerprint(&s).await;
+    let page = s.page(&c, "/setup").await;
+    for step in [
+        "Step 1: Setup code",
+        "Step 2: Your school",
+        "Step 3: Administrator",
+        "Step 4: Certificate",
+    ] {
+        assert!(
+            page.contains(&format!("<legend>{step}</legend>")),
+            "{step}: {page}"
+        );
+    }
+    assert!(page.contains("enctype=\"multipart/form-data\""));
+    assert!(
+        page.contains(&format!("Its SHA-256 fingerprint is {first}.")),
+        "the self-signed certificate's fingerprint, to compare with the browser's: {page}"
+    );
+    assert!(
+        page.contains("value=\"self-signed\" checked"),
+        "the self-signed certificate is the default"
+    );
+
+    let csrf = hidden_csrf(&page).unwrap();
+    let (cert, key, fp) = make_cert("ar-spa.example", -1, 365);
+    let mut w = Wizard::new(&csrf, &setup_code(&s));
+    w.logo = Some(png());
+    w.cert = Some((cert, key));
+    w.upload_cert = true;
+    let (status, loc, body) = w.send(&s, &c).await;
+    assert_eq!((status, loc.as_str()), (303, "/login"), "{body}");
+
+    let school = s.store().school().unwrap();
+    assert_eq!(school.name, "Athénée Royal de Spa");
+    assert_eq!(school.mail_domain, "ar-spa.example");
+    assert_eq!(
+        school.default_language,
+        Some(schola_core::directory::Language::Fr)
+    );
+    assert_eq!(
+        served_fingerprint(&s).await,
+        fp,
+        "the uploaded certificate is served"
+    );
+    assert!(!s.dir.path().join("state/setup-code").exists());
+
+    // the new admin signs in (a browser asking for no language of ours gets French)
+    let admin = any_cert_client();
+    let login = admin
+        .get(s.url("/login"))
+        .header("accept-language", "es")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("<html lang=\"fr\">"), "{login}");
+    let src = login
+        .split("<img src=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = admin.get(s.url(&src)).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png());
+    assert_eq!(
+        s.sign_in(&admin, "direction", "Leuchtturm-77")
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        location(&admin.get(s.url("/")).send().await.unwrap()),
+        "/admin"
+    );
+    // and the setup is closed
+    assert_eq!(
+        location(&c.get(s.url("/setup")).send().await.unwrap()),
+        "/login"
+    );
+    let (status, loc, _) = w.send(&s, &c).await;
+    assert_eq!((status, loc.as_str()), (303, "/login"));
+}
+
+/// One wrong thing in an otherwise good wizard.
+type Change = Box<dyn Fn(&mut Wizard)>;
+
+#[tokio::test]
+async fn the_wizard_refuses_bad_input_keeps_what_was_typed_and_changes_nothing() {
+    let s = fresh();
+    let c = any_cert_client();
+    let first = served_fingerprint(&s).await;
+    let csrf = s.csrf(&c, "/setup").await;
+    let code = setup_code(&s);
+    let (cert, key, _) = make_cert("ar-spa.example", -1, 365);
+    let (_, other_key, _) = make_cert("other.example", -1, 365);
+    let (old_cert, old_key, _) = make_cert("ar-spa.example", -30, -2);
+
+    let cases: Vec<(Change, u16, &str)> = vec![
+        (
+            Box::new(|w| w.code = "aaaa-bbbb-cccc".into()),
+            403,
+            "The setup code is wrong.",
+        ),
+        (
+            Box::new(|w| w.csrf = "forged".into()),
+            403,
+            "The form had expired.",
+        ),
+        (
+            Box::new(|w| w.school_name = "  ".into()),
+            422,
+            "The school's name is empty.",
+        ),
+        (
+            Box::new(|w| w.mail_domain = "ar spa".into()),
+            422,
+            "'ar spa' is not a mail domain.",
+        ),
+        (
+            Box::new(|w| w.logo = Some(b"<svg onload=\"alert(1)\"/>".to_vec())),
+            422,
+            "The logo must be a PNG or JPEG image",
+        ),
+        (
+            Box::new(|w| {
+                let mut big = png();
+                big.resize(600 * 1024, 0);
+                w.logo = Some(big);
+            }),
+            422,
+            "The logo file is too big: at most 512 KiB",
+        ),
+        (
+            Box::new(|w| w.confirm = "Leuchtturm-78".into()),
+            422,
+            "The two new passwords differ.",
+        ),
+        (
+            Box::new(|w| {
+                w.password = "kurz".into();
+                w.confirm = "kurz".into()
+            }),
+            422,
+            "at least 8 characters",
+        ),
+        (
+            Box::new(|w| w.upload_cert = true),
+            422,
+            "Choose the certificate file.",
+        ),
+        (
+            {
+                let (c, k) = (cert.clone(), other_key.clone());
+                Box::new(move |w| {
+                    w.upload_cert = true;
+                    w.cert = Some((c.clone(), k.clone()));
+                })
+            },
+            422,
+            "The private key does not belong to this certificate.",
+        ),
+        (
+            {
+                let (c, k) = (old_cert.clone(), old_key.clone());
+                Box::new(move |w| {
+                    w.upload_cert = true;
+                    w.cert = Some((c.clone(), k.clone()));
+                })
+            },
+            422,
+            "This certificate expired on",
+        ),
+    ];
+    for (change, status, says) in cases {
+        let mut w = Wizard::new(&csrf, &code);
+        w.logo = Some(png());
+        change(&mut w);
+        let (got, _, body) = w.send(&s, &c).await;
+        assert_eq!(got, status, "{says}: {body}");
+        assert!(
+            body.contains("role=\"alert\"") && body.contains(says),
+            "{says}: {body}"
+        );
+        if status == 422 {
+            assert!(
+                body.contains(&format!("value=\"{}\"", w.school_name)),
+                "{says}: the school's name is kept"
+            );
+            assert!(
+                body.contains("choose the logo and the certificate files again"),
+                "{says}: files must be chosen again"
+            );
+        }
+        assert!(!s.store().has_admin().unwrap(), "{says}: no admin");
+        assert_eq!(s.store().school().unwrap().name, "", "{says}: no school");
+        assert_eq!(
+            served_fingerprint(&s).await,
+            first,
+            "{says}: same certificate"
+        );
+        assert!(
+            !s.dir.path().join("state/branding").exists(),
+            "{says}: no logo stored"
+        );
+    }
+
+    // files sent with "keep the self-signed certificate" are not used
+    let mut w = Wizard::new(&csrf, &code);
+    w.cert = Some((cert, key));
+    let (status, loc, body) = w.send(&s, &c).await;
+    assert_eq!((status, loc.as_str()), (303, "/login"), "{body}");
+    assert_eq!(served_fingerprint(&s).await, first);
+    assert!(s.store().has_admin().unwrap());
+}
