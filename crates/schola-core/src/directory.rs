@@ -227,7 +227,7 @@ pub fn validate_group_name(name: &str) -> Result<()> {
     }
 }
 
-fn clean_mail(mail: &str) -> Result<String> {
+pub(crate) fn clean_mail(mail: &str) -> Result<String> {
     let m = mail.trim().to_ascii_lowercase();
     let valid = m.len() <= 254
         && m.split_once('@').is_some_and(|(local, domain)| {
@@ -263,7 +263,7 @@ pub(crate) fn like_pattern(q: &str) -> String {
 }
 
 /// Which UNIQUE column a failed insert or update ran into, if that is what happened.
-fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
+pub(crate) fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
     match e {
         rusqlite::Error::SqliteFailure(f, Some(msg))
             if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
