@@ -15,6 +15,7 @@ groups-new-person = Neue Person in dieser Gruppe
 groups-no-members = Noch keine Mitglieder.
 groups-all = Alle
 groups-action-field = Mit den ausgewählten Mitgliedern
+groups-action-choose = bitte wählen …
 groups-action-reset = Passwörter zurücksetzen (Liste zum Drucken)
 groups-action-disable = Konten deaktivieren
 groups-action-enable = Konten aktivieren
@@ -45,3 +46,4 @@ groups-bulk-removed = { $count ->
    *[other] { $n } Personen aus der Gruppe entfernt.
 }
 groups-bulk-none = Wähle mindestens ein Mitglied aus (oder „Alle“).
+groups-bulk-no-action = Wähle aus, was mit den ausgewählten Mitgliedern geschehen soll.

@@ -15,6 +15,7 @@ groups-new-person = New person in this group
 groups-no-members = No members yet.
 groups-all = All
 groups-action-field = With the chosen members
+groups-action-choose = choose…
 groups-action-reset = reset passwords (printable list)
 groups-action-disable = disable accounts
 groups-action-enable = enable accounts
@@ -45,3 +46,4 @@ groups-bulk-removed = { $count ->
    *[other] { $n } people removed from the group.
 }
 groups-bulk-none = Choose at least one member (or “All”).
+groups-bulk-no-action = Choose what to do with the chosen members.

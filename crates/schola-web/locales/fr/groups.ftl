@@ -15,6 +15,7 @@ groups-new-person = Nouvelle personne dans ce groupe
 groups-no-members = Pas encore de membres.
 groups-all = Tous
 groups-action-field = Pour les membres choisis
+groups-action-choose = choisir…
 groups-action-reset = réinitialiser les mots de passe (liste à imprimer)
 groups-action-disable = désactiver les comptes
 groups-action-enable = réactiver les comptes
@@ -45,3 +46,4 @@ groups-bulk-removed = { $count ->
    *[other] { $n } personnes retirées du groupe.
 }
 groups-bulk-none = Choisissez au moins un membre (ou « Tous »).
+groups-bulk-no-action = Choisissez ce qu’il faut faire des membres choisis.

@@ -15,6 +15,7 @@ groups-new-person = Nieuwe persoon in deze groep
 groups-no-members = Nog geen leden.
 groups-all = Alle
 groups-action-field = Met de gekozen leden
+groups-action-choose = kies …
 groups-action-reset = wachtwoorden opnieuw instellen (lijst om af te drukken)
 groups-action-disable = accounts uitschakelen
 groups-action-enable = accounts inschakelen
@@ -45,3 +46,4 @@ groups-bulk-removed = { $count ->
    *[other] { $n } personen uit de groep verwijderd.
 }
 groups-bulk-none = Kies ten minste één lid (of ‘Alle’).
+groups-bulk-no-action = Kies wat er met de gekozen leden moet gebeuren.

@@ -395,6 +395,13 @@ async fn bulk(
             String::new(),
         )
     };
+    if action.is_empty() {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Msg::Key("groups-bulk-no-action"),
+        )
+        .await;
+    }
     if !["disable", "enable", "reset", "remove"].contains(&action.as_str()) {
         let (status, msg) = bad_choice();
         return refuse(status, msg).await;

@@ -379,7 +379,11 @@ async fn a_refused_bulk_action_changes_nobody() {
             422,
             "does not offer",
         ),
-        (&[("login", "ina.berg")], 422, "does not offer"),
+        (
+            &[("login", "ina.berg")],
+            422,
+            "Choose what to do with the chosen members.",
+        ),
     ];
     for (fields, want_status, want) in cases {
         let mut form = vec![("csrf", csrf.as_str())];
