@@ -263,7 +263,7 @@ pub(crate) fn like_pattern(q: &str) -> String {
 }
 
 /// Which UNIQUE column a failed insert or update ran into, if that is what happened.
-fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
+pub(crate) fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
     match e {
         rusqlite::Error::SqliteFailure(f, Some(msg))
             if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE

@@ -12,6 +12,7 @@ pub mod config;
 pub mod credcache;
 pub mod daemon;
 pub mod directory;
+pub mod directory_admin;
 pub mod error;
 pub mod journal;
 pub mod login;

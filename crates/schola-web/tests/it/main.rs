@@ -6,8 +6,10 @@
 
 mod admin_pages;
 mod assets;
+mod groups;
 mod kit;
 mod metrics;
+mod people;
 mod portal;
 mod settings;
 mod slowloris;
