@@ -70,3 +70,15 @@ test('the session cookie is Secure, HttpOnly and SameSite=Lax', async (t) => {
   assert.equal(session.sameSite, 'Lax', 'SameSite=Lax');
   assert.equal(session.path, '/', 'Path=/ (required for the __Host- prefix)');
 });
+
+test('the admin\'s people page speaks German and Dutch, as the browser asks', async (t) => {
+  for (const [locale, lang, caption] of [['de-DE', 'de', /Personen gefunden/], ['nl-NL', 'nl', /personen gevonden/]]) {
+    const { page } = await freshPage(t, { locale });
+    await signIn(page, ADMIN_LOGIN, ADMIN_PASSWORD);
+    await page.goto(`${BASE}/admin`);
+    assert.equal(await page.locator('html').getAttribute('lang'), lang);
+    await page.locator('table#people caption').filter({ hasText: caption }).waitFor();
+    assert.ok((await page.locator('table#people').innerText()).includes('joerg.mueller'));
+    await screenshot(page, `admin-people-${lang}`);
+  }
+});

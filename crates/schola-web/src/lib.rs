@@ -133,6 +133,7 @@ async fn serve(
     let mut builder = actix_server::Server::build()
         .workers(limits.workers)
         .max_concurrent_connections(limits.connections_per_worker())
+        .worker_max_blocking_threads(limits.blocking_threads_per_worker)
         .shutdown_timeout(10);
     let shutdown = builder.graceful_shutdown_signal();
     let mut urls = Vec::new();

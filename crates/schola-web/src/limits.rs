@@ -12,6 +12,9 @@ pub struct Limits {
     pub workers: usize,
     /// Across all workers.
     pub max_connections: usize,
+    /// Threads per worker for database work (`web::block`). The store keeps 16 connections
+    /// open for reuse; far more threads than that only wait for SQLite and each costs memory.
+    pub blocking_threads_per_worker: usize,
     /// TLS handshakes in progress per worker.
     pub max_handshakes_per_worker: usize,
     pub hash_threads: usize,
@@ -117,6 +120,7 @@ impl Limits {
         });
         Limits {
             workers,
+            blocking_threads_per_worker: 8,
             max_connections_per_client,
             handshakes_per_client,
             busy_answers_per_client: 8,

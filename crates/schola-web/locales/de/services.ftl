@@ -75,3 +75,4 @@ services-source-handshakes-per-client = ein Viertel der Handshake-Plätze, minde
 services-limit-metrics = Prometheus-Metriken
 services-metrics-off = aus
 services-source-metrics = auf der Appliance nur lokal (localhost), in einer Entwicklungsumgebung aus
+services-limit-blocking-threads = Datenbank-Threads je Worker

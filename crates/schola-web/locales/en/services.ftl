@@ -75,3 +75,4 @@ services-source-handshakes-per-client = a quarter of the handshake slots, at lea
 services-limit-metrics = Prometheus metrics
 services-metrics-off = off
 services-source-metrics = on the appliance on localhost, off in a development setup
+services-limit-blocking-threads = Database threads per worker

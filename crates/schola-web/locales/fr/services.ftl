@@ -75,3 +75,4 @@ services-source-handshakes-per-client = un quart des places de négociation, au 
 services-limit-metrics = Métriques Prometheus
 services-metrics-off = désactivées
 services-source-metrics = sur le serveur en local (localhost), désactivées en développement
+services-limit-blocking-threads = Fils de base de données par worker

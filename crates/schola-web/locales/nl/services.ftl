@@ -75,3 +75,4 @@ services-source-handshakes-per-client = een kwart van de handshakeplaatsen, mins
 services-limit-metrics = Prometheus-metrieken
 services-metrics-off = uit
 services-source-metrics = op de appliance alleen lokaal (localhost), in een ontwikkelomgeving uit
+services-limit-blocking-threads = Databasethreads per worker

@@ -188,6 +188,11 @@ fn limit_rows(t: &Tr, l: &Limits, cfg: &schola_core::Config) -> Vec<LimitRow> {
             t.t("services-source-per-worker"),
         ),
         row(
+            "services-limit-blocking-threads",
+            n(l.blocking_threads_per_worker),
+            built_in.clone(),
+        ),
+        row(
             "services-limit-handshakes",
             n(l.max_handshakes_per_worker),
             built_in.clone(),
@@ -348,7 +353,7 @@ mod tests {
         cfg.web.max_in_flight = 77;
         let l = Limits::derive_for(&cfg, 2, 4 << 30, 1_000);
         let rows = limit_rows(&t, &l, &cfg);
-        assert_eq!(rows.len(), 15);
+        assert_eq!(rows.len(), 16);
         let in_flight = rows.iter().find(|r| r.value == "77").unwrap();
         assert!(
             in_flight.source.contains("[web] max_in_flight"),
