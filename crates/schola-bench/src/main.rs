@@ -2,9 +2,12 @@
 //! `scripts/bench`. Exit status: 0 when the benchmark meets its goal, 1 when it does not or
 //! cannot run, 2 for a usage error.
 
+mod browser;
 mod client;
 mod login;
 mod server;
+mod stats;
+mod verify;
 
 use std::process::ExitCode;
 

@@ -17,6 +17,9 @@ use schola_core::login::LoginScheme;
 
 use crate::client::{Target, get_once};
 
+/// The password every bench account has.
+pub const PASSWORD: &str = "Bench-Passwort-2024";
+
 /// The temp directory and its configuration, before the server starts.
 pub struct BenchDir {
     pub dir: tempfile::TempDir,
