@@ -1,10 +1,13 @@
 //! What a browser does against Schola, one step at a time: fetch the sign-in form (CSRF cookie
-//! and field) and post it with the same-origin `Origin`. Each step turns any answer but the
-//! expected one into a [`Failure`].
+//! and field), post it with the same-origin `Origin`, and load the start page with the session
+//! cookie. Each step turns any answer but the expected one into a [`Failure`]; a 503 from the
+//! waiting room keeps its `Retry-After` so that the caller can wait and try again.
+
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::header;
+use hyper::{HeaderMap, header};
 
 use crate::client::{Connection, Response, Stage, Target, TransportError};
 
@@ -23,6 +26,8 @@ pub struct LoginForm {
 pub struct Failure {
     pub cause: String,
     pub detail: String,
+    /// Set for a 503 that carries a usable `Retry-After`: the waiting room, not an error.
+    pub retry_after: Option<Duration>,
 }
 
 impl Failure {
@@ -33,9 +38,18 @@ impl Failure {
             .and_then(|v| v.to_str().ok())
             .map(|v| format!(", Retry-After: {v}"))
             .unwrap_or_default();
+        let (cause, retry_after) = if resp.status.as_u16() == 503 {
+            match retry_after(&resp.headers) {
+                Some(d) => (format!("{step} -> 503"), Some(d)),
+                None => (format!("{step} -> 503 without a usable Retry-After"), None),
+            }
+        } else {
+            (format!("{step} -> {}", resp.status.as_u16()), None)
+        };
         Failure {
-            cause: format!("{step} -> {}", resp.status.as_u16()),
+            cause,
             detail: format!("{step} answered {}{retry}", resp.status),
+            retry_after,
         }
     }
 
@@ -43,6 +57,7 @@ impl Failure {
         Failure {
             cause: cause.into(),
             detail,
+            retry_after: None,
         }
     }
 
@@ -56,8 +71,26 @@ impl Failure {
         Failure {
             cause,
             detail: format!("{e:#}"),
+            retry_after: None,
         }
     }
+
+    pub fn timeout(step: &str, after: Duration) -> Failure {
+        Failure {
+            cause: format!("{step}: timeout"),
+            detail: format!("no answer within {} s", after.as_secs()),
+            retry_after: None,
+        }
+    }
+}
+
+/// `Retry-After` in seconds (the form the waiting room sends; an HTTP date is not expected).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse::<u64>().ok().map(Duration::from_secs)
 }
 
 fn request(
@@ -134,6 +167,31 @@ pub async fn post_login(
             format!("303 without Set-Cookie {SESSION_COOKIE}"),
         )),
     }
+}
+
+/// `GET /` with the session cookie: the signed-in start page (200 with the welcome), not a
+/// redirect to the sign-in page.
+pub async fn start_page(conn: &mut Connection, session: &str) -> Result<(), Failure> {
+    let req = request(
+        conn.request("GET", "/")
+            .header(header::COOKIE, format!("{SESSION_COOKIE}={session}"))
+            .header(header::ACCEPT, "text/html"),
+        Bytes::new(),
+    )?;
+    let page = conn
+        .send(req)
+        .await
+        .map_err(|e| Failure::transport("GET /", e))?;
+    if page.status.as_u16() != 200 {
+        return Err(Failure::status("GET /", &page));
+    }
+    if !page.body.windows(8).any(|w| w == b"Welcome,") {
+        return Err(Failure::protocol(
+            "GET /: not the start page",
+            "200 without \"Welcome,\" in the page".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The value of the form field `name="csrf"` in an HTML page, whatever the attribute order.
@@ -239,5 +297,21 @@ mod tests {
             ]),
             "csrf=a%2Bb%2Fc%3D&login=anna.mueller&password=Gr%C3%BCn+%26+7"
         );
+    }
+
+    #[test]
+    fn reads_retry_after_in_seconds() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::RETRY_AFTER, v.parse().unwrap());
+            retry_after(&h)
+        };
+        assert_eq!(with("4"), Some(Duration::from_secs(4)));
+        assert_eq!(with(" 6 "), Some(Duration::from_secs(6)));
+        assert_eq!(with("0"), Some(Duration::ZERO));
+        assert_eq!(with("-1"), None);
+        assert_eq!(with("2.5"), None);
+        assert_eq!(with("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
     }
 }
