@@ -215,6 +215,13 @@ fn parse_memory(status: &str) -> Option<Memory> {
     })
 }
 
+/// Threads of a process (`Threads:` of `/proc/<pid>/status`).
+pub fn threads(pid: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("Threads:"))?;
+    line["Threads:".len()..].trim().parse().ok()
+}
+
 /// Open file descriptors of a process (its sockets among them).
 pub fn open_fds(pid: &str) -> Option<usize> {
     Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
@@ -294,5 +301,6 @@ mod tests {
         );
         assert_eq!(parse_memory("Name: x\n"), None);
         assert!(memory("self").is_some_and(|m| m.rss_kib > 0));
+        assert!(threads("self").is_some_and(|n| n >= 1));
     }
 }

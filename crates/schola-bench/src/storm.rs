@@ -300,7 +300,7 @@ pub fn run(args: &StormArgs) -> Result<bool> {
         plan.idle_seconds,
         &pid,
     ));
-    let server_log = server.log_tail(20);
+    let server_log = server.log_tail(400);
     drop(server);
     drop(rt);
 
@@ -323,10 +323,40 @@ pub fn run(args: &StormArgs) -> Result<bool> {
             "FAIL (see the rows marked FAIL)"
         }
     );
-    if !pass {
-        eprintln!("the server's log ends:\n{server_log}");
+    let warnings = log_warnings(&server_log, 20);
+    if !warnings.is_empty() {
+        eprintln!("the server's last warnings and errors:\n{warnings}");
     }
     Ok(pass)
+}
+
+/// The last `max` lines of a log excerpt that are warnings or errors, without colour codes.
+fn log_warnings(log: &str, max: usize) -> String {
+    let lines: Vec<String> = log
+        .lines()
+        .map(strip_ansi)
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect();
+    let from = lines.len().saturating_sub(max);
+    lines[from..].iter().map(|l| format!("{l}\n")).collect()
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters final-byte
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// One person of a storm run: who, from where, and when (after the run's start).
@@ -767,8 +797,11 @@ struct IdleResult {
     closed_by_server: usize,
     errors: Tally,
     probe: LoadResult,
+    /// The server's memory before the idle connections were opened.
+    server_before: Option<stats::Memory>,
     server_memory: Option<stats::Memory>,
     server_fds: Option<usize>,
+    server_threads: Option<u64>,
     bench_memory: Option<stats::Memory>,
 }
 
@@ -803,6 +836,7 @@ async fn idle_phase(
     measure: Duration,
     pid: &str,
 ) -> IdleResult {
+    let server_before = stats::memory(pid);
     let counters = Arc::new(IdleCounters::default());
     let opening = Arc::new(Semaphore::new(OPENING_AT_ONCE));
     let (refresh_tx, refresh_rx) = watch::channel(0u64);
@@ -818,7 +852,10 @@ async fn idle_phase(
         let stop = stop_rx.clone();
         tasks.spawn(async move { hold_idle(target, from, counters, opening, refresh, stop).await });
     }
-    let mut out = IdleResult::default();
+    let mut out = IdleResult {
+        server_before,
+        ..Default::default()
+    };
 
     // wait until every connection is open or has failed
     let open_deadline = t0 + Duration::from_secs(120);
@@ -863,6 +900,7 @@ async fn idle_phase(
     out.open_min = out.open_at_start.min(counters.open.load(Ordering::Acquire));
     out.server_memory = stats::memory(pid);
     out.server_fds = stats::open_fds(pid);
+    out.server_threads = stats::threads(pid);
     out.bench_memory = stats::memory("self");
 
     let _ = stop_tx.send(true);
@@ -1155,6 +1193,21 @@ fn idle_table(idle: usize, r: &IdleResult) -> Table {
                 format!("{:.2}", m.rss_kib as f64 / RSS_GOAL_KIB as f64),
                 Verdict::of(m.rss_kib < RSS_GOAL_KIB),
             );
+            if let Some(b) = r.server_before {
+                let grown = m.rss_kib.saturating_sub(b.rss_kib);
+                let each = if r.open_at_start > 0 {
+                    format!(
+                        ", {:.1} KiB per idle connection",
+                        grown as f64 / r.open_at_start as f64
+                    )
+                } else {
+                    String::new()
+                };
+                t.info(
+                    "schola-web VmRSS before the idle connections",
+                    format!("{} (+{}{each})", mib(b.rss_kib), mib(grown)),
+                );
+            }
             t.info("schola-web VmHWM (peak of the whole run)", mib(m.hwm_kib));
         }
         None => t.row(
@@ -1167,6 +1220,9 @@ fn idle_table(idle: usize, r: &IdleResult) -> Table {
     }
     if let Some(fds) = r.server_fds {
         t.info("schola-web open file descriptors", count(fds as u64));
+    }
+    if let Some(n) = r.server_threads {
+        t.info("schola-web threads", count(n));
     }
     if let Some(m) = r.bench_memory {
         t.info("this bench client's VmRSS", mib(m.rss_kib));
@@ -1248,6 +1304,13 @@ mod tests {
         );
         assert!(storm_deadline(10, Duration::from_secs(1), 0.0) <= Duration::from_secs(5_460));
         assert!(demand_exceeds(25.0, 20.0) && !demand_exceeds(5.0, 40.0));
+    }
+
+    #[test]
+    fn picks_warnings_from_the_log() {
+        let log = "  | \u{1b}[2m2026\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m signed in\n  | \u{1b}[2m2026\u{1b}[0m \u{1b}[33m WARN\u{1b}[0m slow\n";
+        assert_eq!(log_warnings(log, 5), "  | 2026  WARN slow\n");
+        assert_eq!(log_warnings("", 5), "");
     }
 
     #[test]
