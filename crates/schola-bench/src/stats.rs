@@ -197,6 +197,8 @@ pub fn load_average() -> Option<f64> {
 pub struct Memory {
     pub rss_kib: u64,
     pub hwm_kib: u64,
+    /// The anonymous part of `rss_kib` (heap, stacks), as opposed to mapped files.
+    pub anon_kib: Option<u64>,
 }
 
 pub fn memory(pid: &str) -> Option<Memory> {
@@ -212,6 +214,7 @@ fn parse_memory(status: &str) -> Option<Memory> {
     Some(Memory {
         rss_kib: field("VmRSS:")?,
         hwm_kib: field("VmHWM:")?,
+        anon_kib: field("RssAnon:"),
     })
 }
 
@@ -220,6 +223,30 @@ pub fn threads(pid: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = text.lines().find(|l| l.starts_with("Threads:"))?;
     line["Threads:".len()..].trim().parse().ok()
+}
+
+/// CPU time (user and system) a process has used so far, from `/proc/<pid>/stat`.
+pub fn cpu_time(pid: &str) -> Option<Duration> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let ticks = parse_cpu_ticks(&text)?;
+    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .and_then(|t| u64::try_from(t).ok())
+        .filter(|t| *t > 0)
+        .unwrap_or(100);
+    Some(Duration::from_secs_f64(ticks as f64 / per_second as f64))
+}
+
+/// utime + stime (fields 14 and 15), counted after the command name, which may hold spaces
+/// and parentheses.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state)
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
 }
 
 /// Open file descriptors of a process (its sockets among them).
@@ -290,17 +317,22 @@ mod tests {
 
     #[test]
     fn reads_memory_from_proc_status() {
-        let status =
-            "Name:\tschola-web\nVmPeak:\t  900 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n";
+        let status = "Name:\tschola-web\nVmPeak:\t  900 kB\nVmHWM:\t  204800 kB\n\
+                      VmRSS:\t  102400 kB\nRssAnon:\t   90000 kB\n";
         assert_eq!(
             parse_memory(status),
             Some(Memory {
                 rss_kib: 102_400,
-                hwm_kib: 204_800
+                hwm_kib: 204_800,
+                anon_kib: Some(90_000),
             })
         );
         assert_eq!(parse_memory("Name: x\n"), None);
         assert!(memory("self").is_some_and(|m| m.rss_kib > 0));
         assert!(threads("self").is_some_and(|n| n >= 1));
+        let stat = "4242 (schola web) (x) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 9";
+        assert_eq!(parse_cpu_ticks(stat), Some(300));
+        assert_eq!(parse_cpu_ticks("garbage"), None);
+        assert!(cpu_time("self").is_some());
     }
 }

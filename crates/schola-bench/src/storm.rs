@@ -224,6 +224,10 @@ pub fn run(args: &StormArgs) -> Result<bool> {
         count(sources.len() as u64)
     );
 
+    // the server's memory after each phase, to tell what the idle connections cost from what
+    // earlier phases left behind
+    let mut memory = vec![Checkpoint::read("ready, before any phase", &pid)];
+
     let half = plan.verify_seconds / 2;
     eprintln!(
         "argon2id limit: verifying on {cores} threads for {:.1} s ...",
@@ -241,8 +245,16 @@ pub fn run(args: &StormArgs) -> Result<bool> {
         );
         let people = schedule(&logins[..plan.people], &sources, *window, plan.seed);
         let deadline = storm_deadline(plan.people, *window, a1.rate());
-        let result = rt.block_on(storm(&target, people, deadline));
+        let cpu0 = stats::cpu_time(&pid);
+        let mut result = rt.block_on(storm(&target, people, deadline));
+        result.server_cpu = stats::cpu_time(&pid)
+            .zip(cpu0)
+            .map(|(b, a)| b.saturating_sub(a));
         storms.push((*window, result));
+        memory.push(Checkpoint::read(
+            format!("after the {} s storm run", window.as_secs()),
+            &pid,
+        ));
     }
 
     eprintln!(
@@ -286,6 +298,7 @@ pub fn run(args: &StormArgs) -> Result<bool> {
         rate_sessions.to_vec(),
         plan.rate_seconds,
     ));
+    memory.push(Checkpoint::read("after the start page rate phase", &pid));
 
     eprintln!(
         "idle: opening {} keep-alive connections, then measuring for {} s ...",
@@ -300,16 +313,22 @@ pub fn run(args: &StormArgs) -> Result<bool> {
         plan.idle_seconds,
         &pid,
     ));
+    memory.push(Checkpoint {
+        when: format!("{} idle connections held", count(idle.open_min as u64)),
+        memory: idle.server_memory,
+        threads: idle.server_threads,
+    });
     let server_log = server.log_tail(400);
     drop(server);
     drop(rt);
 
     let mut tables = vec![limit_table(cores, a1, a2, limit)];
     for (window, result) in &storms {
-        tables.push(storm_table(plan.people, *window, result, limit.rate()));
+        tables.push(storm_table(plan.people, *window, result, &limit));
     }
     tables.push(rate_table(&rate));
     tables.push(idle_table(plan.idle, &idle));
+    tables.push(memory_table(&memory));
     let mut pass = true;
     for t in &tables {
         print!("{}", t.render());
@@ -453,6 +472,8 @@ struct StormResult {
     /// Session cookies of the people who got in.
     sessions: Vec<String>,
     elapsed: Duration,
+    /// CPU time schola-web used during the run.
+    server_cpu: Option<Duration>,
 }
 
 /// One storm run: every person arrives at their time and signs in; people still under way at
@@ -996,6 +1017,45 @@ async fn healthz(conn: &mut Connection) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The server's memory and threads at one point of the run.
+#[derive(Debug)]
+struct Checkpoint {
+    when: String,
+    memory: Option<stats::Memory>,
+    threads: Option<u64>,
+}
+
+impl Checkpoint {
+    fn read(when: impl Into<String>, pid: &str) -> Checkpoint {
+        Checkpoint {
+            when: when.into(),
+            memory: stats::memory(pid),
+            threads: stats::threads(pid),
+        }
+    }
+}
+
+fn memory_table(points: &[Checkpoint]) -> Table {
+    let mut t = Table::new("schola-web memory through the run (for information)");
+    for p in points {
+        let rss = match p.memory {
+            Some(stats::Memory {
+                rss_kib,
+                anon_kib: Some(anon),
+                ..
+            }) => format!("{} ({} anonymous)", mib(rss_kib), mib(anon)),
+            Some(m) => mib(m.rss_kib),
+            None => "-".into(),
+        };
+        let threads = p
+            .threads
+            .map(|n| format!("{} threads", count(n)))
+            .unwrap_or_default();
+        t.info(format!("VmRSS {}", p.when), format!("{rss}, {threads}"));
+    }
+    t
+}
+
 fn per_second(r: f64) -> String {
     format!("{r:.1} /s")
 }
@@ -1013,6 +1073,23 @@ fn limit_table(cores: usize, a1: VerifyRate, a2: VerifyRate, all: VerifyRate) ->
         per_second(a2.rate()),
     );
     t.info("limit (both halves)", per_second(all.rate()));
+    if let (Some(per), Some(share)) = (all.cpu_per_verify(), all.cpu_share()) {
+        t.info("CPU time per verify", human(per));
+        t.info(
+            "share of the CPUs the verify threads got",
+            format!("{:.0} %", share * 100.0),
+        );
+        t.info(
+            format!("limit with all {cores} CPUs to ourselves"),
+            per_second(cores as f64 / per.as_secs_f64()),
+        );
+        if share < 0.9 {
+            t.note(
+                "  the verify threads got well under all of the CPUs: other processes were \
+                 running, so every rate in this run is lower than on a quiet machine",
+            );
+        }
+    }
     t
 }
 
@@ -1021,7 +1098,8 @@ fn demand_exceeds(offered: f64, limit: f64) -> bool {
     offered > limit
 }
 
-fn storm_table(people: usize, window: Duration, r: &StormResult, limit: f64) -> Table {
+fn storm_table(people: usize, window: Duration, r: &StormResult, verify: &VerifyRate) -> Table {
+    let limit = verify.rate();
     let offered = people as f64 / window.as_secs_f64();
     let signed_in = r.signed_in_at.len();
     let span = r.signed_in_at.last().copied().unwrap_or(r.elapsed);
@@ -1072,6 +1150,13 @@ fn storm_table(people: usize, window: Duration, r: &StormResult, limit: f64) -> 
             "sign-ins/s vs the argon2id limit",
             format!("{:.2}", achieved / limit),
         );
+        if limit > 0.0 {
+            t.note(format!(
+                "  demand is below the limit, so the >= {SIGNIN_GOAL:.2} x limit goal does not apply; \
+                 demand exceeds it with a window under {:.0} s (--window)",
+                people as f64 / limit
+            ));
+        }
         let by = window + SLACK;
         t.row(
             "last start page loaded at",
@@ -1087,6 +1172,20 @@ fn storm_table(people: usize, window: Duration, r: &StormResult, limit: f64) -> 
     );
     t.info("POST /login answer", p50_95_99(&r.post));
     t.info("503 with Retry-After (waited, retried)", count(r.waits));
+    let done = r.to_start_page.len();
+    if let (Some(cpu), Some(per_verify)) = (r.server_cpu, verify.cpu_per_verify())
+        && done > 0
+    {
+        let per_person = cpu / done as u32;
+        t.info(
+            "schola-web CPU per person (form, sign-in, start page)",
+            human(per_person),
+        );
+        t.info(
+            "  argon2id verify CPU / that (the most sign-ins/s vs limit can be)",
+            format!("{:.2}", per_verify.as_secs_f64() / per_person.as_secs_f64()),
+        );
+    }
     if r.reconnects > 0 {
         t.info(
             "connections reopened after the server closed them",
