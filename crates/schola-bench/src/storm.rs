@@ -213,16 +213,20 @@ pub fn run(args: &StormArgs) -> Result<bool> {
     let sources = Sources::for_target(target.addr, plan.addresses);
     let pid = server.pid().to_string();
     eprintln!(
-        "schola-web (pid {pid}) is ready at https://{} (log: {}); clients connect from {} \
-         source addresses",
+        "schola-web (pid {pid}) is ready at https://{} (log: {})",
         target.addr,
         bench.log_path().display(),
-        sources.len()
     );
-    println!(
-        "clients connect from {} loopback source addresses (127.0.0.2 on, round-robin)",
-        count(sources.len() as u64)
-    );
+    if sources.len() > 0 {
+        // the idle connections and the second client's are the most held at once
+        let held = (plan.idle + PROBE_CLIENTS).div_ceil(sources.len());
+        let people = plan.people.div_ceil(sources.len());
+        println!(
+            "clients connect from {} loopback source addresses (127.0.0.2 on, round-robin): at \
+             most {people} people of a storm run and {held} held connections per address",
+            count(sources.len() as u64)
+        );
+    }
 
     // the server's memory after each phase, to tell what the idle connections cost from what
     // earlier phases left behind
@@ -265,8 +269,8 @@ pub fn run(args: &StormArgs) -> Result<bool> {
     eprintln!("  {:.1} verifies/s", a2.rate());
     let limit = a1.plus(a2);
 
-    // sessions for the start page clients and the second client, from people who are not
-    // signing in for anything else now
+    // sessions for the start page clients and the second client: the first students sign in
+    // once more (the storm runs are over; a person may have several sessions)
     let want = plan.clients + PROBE_CLIENTS;
     eprintln!("signing in {want} clients for the start page phases ...");
     let sign_ins: Vec<Arrival> = (0..want)
