@@ -222,8 +222,8 @@ pub fn run(args: &StormArgs) -> Result<bool> {
         let held = (plan.idle + PROBE_CLIENTS).div_ceil(sources.len());
         let people = plan.people.div_ceil(sources.len());
         println!(
-            "clients connect from {} loopback source addresses (127.0.0.2 on, round-robin): at \
-             most {people} people of a storm run and {held} held connections per address",
+            "clients connect from {} loopback source addresses (127.0.0.2 on, round-robin); per \
+             address at most: people of a storm run {people}, held connections {held}",
             count(sources.len() as u64)
         );
     }
