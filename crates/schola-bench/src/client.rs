@@ -1,7 +1,9 @@
 //! A one-connection HTTPS client: a new TCP + TLS connection (no session resumption) carrying a
 //! few HTTP/1.1 requests through hyper, trusting exactly the certificate the server generated.
+//! Connections can come from many loopback source addresses ([`Sources`]), so that the server
+//! sees many homes rather than one address.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ use rustls::client::Resumption;
 use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, ServerName};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
 
@@ -73,9 +75,16 @@ impl Target {
 
     /// Opens a new TCP connection, does a full TLS handshake and an HTTP/1.1 handshake.
     pub async fn connect(&self) -> Result<Connection> {
-        let tcp = TcpStream::connect(self.addr)
-            .await
-            .map_err(|e| Stage::Connect.error(e))?;
+        self.connect_from(None).await
+    }
+
+    /// Like [`Target::connect`], from the source address `from` when one is given.
+    pub async fn connect_from(&self, from: Option<IpAddr>) -> Result<Connection> {
+        let tcp = match from {
+            None => TcpStream::connect(self.addr).await,
+            Some(ip) => connect_bound(ip, self.addr).await,
+        }
+        .map_err(|e| Stage::Connect.error(e))?;
         tcp.set_nodelay(true).ok();
         let tls = self
             .connector
@@ -90,10 +99,65 @@ impl Target {
         });
         Ok(Connection {
             sender,
-            driver,
+            driver: Some(driver),
             authority: self.authority.clone(),
         })
     }
+}
+
+/// A TCP connection to `to` from the address `from` (any free port).
+async fn connect_bound(from: IpAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = match from {
+        IpAddr::V4(_) => TcpSocket::new_v4()?,
+        IpAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // a port of an earlier connection may still be in TIME_WAIT; as the 4-tuple differs, reuse it
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::new(from, 0))?;
+    socket.connect(to).await
+}
+
+/// Source addresses for client connections: on loopback, `count` addresses of 127.0.0.0/8 from
+/// 127.0.0.2 on (Linux answers on the whole block without configuration), handed out
+/// round-robin by index; for any other target, none (the system chooses).
+#[derive(Debug, Clone)]
+pub struct Sources {
+    addrs: Arc<Vec<IpAddr>>,
+}
+
+impl Sources {
+    pub fn for_target(target: SocketAddr, count: usize) -> Sources {
+        let addrs = if target.ip().is_loopback() && target.is_ipv4() {
+            loopback_addrs(count)
+        } else {
+            Vec::new()
+        };
+        Sources {
+            addrs: Arc::new(addrs),
+        }
+    }
+
+    /// The address for the `i`-th client, or `None` to let the system choose.
+    pub fn get(&self, i: usize) -> Option<IpAddr> {
+        if self.addrs.is_empty() {
+            return None;
+        }
+        self.addrs.get(i % self.addrs.len()).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.addrs.len()
+    }
+}
+
+/// 127.0.0.2, 127.0.0.3, … skipping every address whose last byte is 0 or 255, so none looks like
+/// a network or broadcast address; at most the rest of 127.0.0.0/8.
+fn loopback_addrs(count: usize) -> Vec<IpAddr> {
+    (2u32..0x00ff_ffff)
+        .filter(|n| !matches!(n & 0xff, 0 | 255))
+        .take(count)
+        .map(|n| IpAddr::V4(Ipv4Addr::from(0x7f00_0000 | n)))
+        .collect()
 }
 
 /// Where a request failed before it got an HTTP status; used to count failures by kind.
@@ -159,7 +223,8 @@ impl Response {
 /// One open connection; requests go out one after the other on it.
 pub struct Connection {
     sender: SendRequest<Full<Bytes>>,
-    driver: JoinHandle<()>,
+    /// Drives the connection; `None` once it has been seen to end.
+    driver: Option<JoinHandle<()>>,
     authority: String,
 }
 
@@ -200,10 +265,26 @@ impl Connection {
         })
     }
 
+    /// True when the connection can carry no more requests (the server closed it).
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed() || self.driver.as_ref().is_none_or(|d| d.is_finished())
+    }
+
+    /// Waits until the connection is closed (by the server, or by an error).
+    pub async fn closed(&mut self) {
+        if let Some(driver) = self.driver.as_mut() {
+            let _ = driver.await;
+            self.driver = None;
+        }
+    }
+
     /// Closes the connection and waits (briefly) for it to be shut down.
     pub async fn close(self) {
         let Connection { sender, driver, .. } = self;
         drop(sender);
+        let Some(driver) = driver else {
+            return;
+        };
         let abort = driver.abort_handle();
         if tokio::time::timeout(std::time::Duration::from_secs(2), driver)
             .await
@@ -221,4 +302,22 @@ pub async fn get_once(target: &Target, path: &str) -> Result<StatusCode> {
     let resp = conn.send(req).await?;
     conn.close().await;
     Ok(resp.status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_sources_skip_network_and_broadcast_addresses() {
+        let target: SocketAddr = "127.0.0.1:8443".parse().unwrap();
+        let s = Sources::for_target(target, 300);
+        assert_eq!(s.len(), 300);
+        assert_eq!(s.get(0), Some("127.0.0.2".parse().unwrap()));
+        assert_eq!(s.get(252), Some("127.0.0.254".parse().unwrap()));
+        assert_eq!(s.get(253), Some("127.0.1.1".parse().unwrap()));
+        assert_eq!(s.get(300), s.get(0), "round-robin");
+        let none = Sources::for_target("192.0.2.1:443".parse().unwrap(), 300);
+        assert_eq!((none.len(), none.get(5)), (0, None));
+    }
 }

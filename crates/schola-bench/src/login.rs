@@ -6,24 +6,20 @@
 //! resumption (`GET /login` for the CSRF token, then `POST /login`), round-robin over bench
 //! students so per-account back-off never applies. The goal is (b) >= 0.8 (a) with no failures.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail};
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::header;
+use anyhow::{Context as _, Result};
 use schola_core::Config;
-use schola_core::config::Argon2Config;
-use schola_core::password::{hash_password, verify_password};
+use schola_core::password::hash_password;
 
-use crate::client::{Stage, Target, TransportError};
-use crate::server::{BenchDir, ServerGuard};
+use crate::browser::{self, Failure};
+use crate::client::Target;
+use crate::server::{BenchDir, PASSWORD, ServerGuard};
+use crate::stats::{Tally, human, load_average, percentile};
+use crate::verify::{VerifyRate, verify_rate};
 
-/// The password every bench account has.
-const PASSWORD: &str = "Bench-Passwort-2024";
 /// How many students sign in (round-robin).
 const STUDENTS: usize = 200;
 /// The goal: sign-ins per second over HTTPS at least this share of raw verifies per second.
@@ -32,9 +28,6 @@ const GOAL: f64 = 0.80;
 const SIGNIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the server may take to answer `/healthz` after it is started.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-
-const CSRF_COOKIE: &str = "__Host-schola_csrf";
-const SESSION_COOKIE: &str = "__Host-schola_session";
 
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
@@ -93,7 +86,7 @@ pub fn run(args: &LoginArgs) -> Result<bool> {
         "(a) verifying on {cores} threads for {:.1} s ...",
         half.as_secs_f64()
     );
-    let a1 = verify_rate(argon, &hash, cores, half)?;
+    let a1 = verify_rate(argon, &hash, PASSWORD, cores, half)?;
 
     eprintln!(
         "(b) signing in with {} clients for {} s ...",
@@ -109,12 +102,8 @@ pub fn run(args: &LoginArgs) -> Result<bool> {
         "(a) verifying on {cores} threads for {:.1} s more ...",
         half.as_secs_f64()
     );
-    let a2 = verify_rate(argon, &hash, cores, half)?;
-    let a = VerifyRate {
-        threads: a1.threads,
-        verifies: a1.verifies + a2.verifies,
-        elapsed: a1.elapsed + a2.elapsed,
-    };
+    let a2 = verify_rate(argon, &hash, PASSWORD, cores, half)?;
+    let a: VerifyRate = a1.plus(a2);
     drop(server);
     drop(rt);
 
@@ -157,75 +146,9 @@ pub fn run(args: &LoginArgs) -> Result<bool> {
     }
     if failed > 0 {
         println!("failed sign-ins by cause:");
-        for (cause, (n, example)) in &b.failures {
-            println!("  {cause}: {n}  (e.g. {example})");
-        }
+        print!("{}", b.failures.lines());
     }
     Ok(pass)
-}
-
-/// Result of phase (a).
-struct VerifyRate {
-    threads: usize,
-    verifies: u64,
-    elapsed: Duration,
-}
-
-impl VerifyRate {
-    fn rate(&self) -> f64 {
-        self.verifies as f64 / self.elapsed.as_secs_f64()
-    }
-}
-
-/// `threads` threads each verify `hash` in a loop for `duration`.
-fn verify_rate(
-    argon: Argon2Config,
-    hash: &str,
-    threads: usize,
-    duration: Duration,
-) -> Result<VerifyRate> {
-    // the server verifies hashes made with the configured parameters: so must we
-    if !hash.contains(&format!(
-        "m={},t={},p={}",
-        argon.memory_kib, argon.iterations, argon.parallelism
-    )) {
-        bail!("the bench hash {hash} was not made with the configured parameters");
-    }
-    let start = Instant::now();
-    let deadline = start + duration;
-    let counts: Vec<Result<u64>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(move || {
-                    let mut n = 0u64;
-                    while Instant::now() < deadline {
-                        if !verify_password(hash, PASSWORD) {
-                            bail!("the bench hash did not verify");
-                        }
-                        n += 1;
-                    }
-                    Ok(n)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a verify thread panicked")))
-            })
-            .collect()
-    });
-    let elapsed = start.elapsed();
-    let mut verifies = 0;
-    for c in counts {
-        verifies += c?;
-    }
-    Ok(VerifyRate {
-        threads,
-        verifies,
-        elapsed,
-    })
 }
 
 /// Result of phase (b).
@@ -234,7 +157,7 @@ struct SigninRate {
     /// Latency of each successful sign-in (new connection to the POST's answer).
     ok: Vec<Duration>,
     /// Failures by cause, with one example message.
-    failures: BTreeMap<String, (u64, String)>,
+    failures: Tally,
     elapsed: Duration,
 }
 
@@ -244,27 +167,21 @@ impl SigninRate {
     }
 
     fn failed(&self) -> u64 {
-        self.failures.values().map(|(n, _)| n).sum()
+        self.failures.total()
     }
 
     /// Nearest-rank percentile of the successful sign-ins' latency; `ok` must be sorted.
     fn percentile(&self, p: f64) -> Option<Duration> {
-        if self.ok.is_empty() {
-            return None;
-        }
-        let rank = (p * self.ok.len() as f64).ceil() as usize;
-        self.ok.get(rank.clamp(1, self.ok.len()) - 1).copied()
+        percentile(&self.ok, p)
     }
 
     fn merge(&mut self, other: SigninRate) {
         self.ok.extend(other.ok);
-        for (cause, (n, example)) in other.failures {
-            self.failures.entry(cause).or_insert((0, example)).0 += n;
-        }
+        self.failures.merge(other.failures);
     }
 
     fn fail(&mut self, f: Failure) {
-        self.failures.entry(f.cause).or_insert((0, f.detail)).0 += 1;
+        self.failures.add(f.cause, f.detail);
     }
 }
 
@@ -297,10 +214,10 @@ async fn signin_rate(
                         // do not spin on a server that refuses at once
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
-                    Err(_) => out.fail(Failure {
-                        cause: "timeout".into(),
-                        detail: format!("no answer within {} s", SIGNIN_TIMEOUT.as_secs()),
-                    }),
+                    Err(_) => out.fail(Failure::protocol(
+                        "timeout",
+                        format!("no answer within {} s", SIGNIN_TIMEOUT.as_secs()),
+                    )),
                 }
             }
             out
@@ -310,57 +227,12 @@ async fn signin_rate(
     while let Some(r) = tasks.join_next().await {
         match r {
             Ok(r) => all.merge(r),
-            Err(e) => all.fail(Failure {
-                cause: "client task".into(),
-                detail: e.to_string(),
-            }),
+            Err(e) => all.fail(Failure::protocol("client task", e.to_string())),
         }
     }
     all.elapsed = start.elapsed();
     all.ok.sort_unstable();
     all
-}
-
-/// Why one sign-in failed: `cause` is what failures are counted by.
-#[derive(Debug)]
-struct Failure {
-    cause: String,
-    detail: String,
-}
-
-impl Failure {
-    fn status(step: &str, resp: &crate::client::Response) -> Failure {
-        let retry = resp
-            .headers
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| format!(", Retry-After: {v}"))
-            .unwrap_or_default();
-        Failure {
-            cause: format!("{step} -> {}", resp.status.as_u16()),
-            detail: format!("{step} answered {}{retry}", resp.status),
-        }
-    }
-
-    fn protocol(cause: &str, detail: String) -> Failure {
-        Failure {
-            cause: cause.into(),
-            detail,
-        }
-    }
-
-    fn transport(step: &str, e: anyhow::Error) -> Failure {
-        let cause = match e.downcast_ref::<TransportError>().map(|t| t.stage) {
-            Some(Stage::Connect) => "connect".to_string(),
-            Some(Stage::Tls) => "TLS handshake".to_string(),
-            Some(Stage::Http) => format!("{step}: connection"),
-            None => format!("{step}: error"),
-        };
-        Failure {
-            cause,
-            detail: format!("{e:#}"),
-        }
-    }
 }
 
 /// One sign-in on a new connection; the time from connecting to the POST's answer.
@@ -370,149 +242,11 @@ async fn sign_in(target: &Target, login: &str, password: &str) -> Result<Duratio
         .connect()
         .await
         .map_err(|e| Failure::transport("connect", e))?;
-
-    let req = conn
-        .request("GET", "/login")
-        .header(header::ACCEPT, "text/html")
-        .body(Full::new(Bytes::new()))
-        .map_err(|e| Failure::protocol("request", e.to_string()))?;
-    let page = conn
-        .send(req)
-        .await
-        .map_err(|e| Failure::transport("GET /login", e))?;
-    if page.status.as_u16() != 200 {
-        return Err(Failure::status("GET /login", &page));
-    }
-    let cookie = page.set_cookie(CSRF_COOKIE).ok_or_else(|| {
-        Failure::protocol(
-            "GET /login: no CSRF cookie",
-            format!("no Set-Cookie {CSRF_COOKIE}"),
-        )
-    })?;
-    let field = csrf_field(&String::from_utf8_lossy(&page.body)).ok_or_else(|| {
-        Failure::protocol(
-            "GET /login: no CSRF field",
-            "no <input name=\"csrf\" value=\"...\"> in the page".into(),
-        )
-    })?;
-
-    let form = form_urlencode(&[("csrf", &field), ("login", login), ("password", password)]);
-    let req = conn
-        .request("POST", "/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, format!("{CSRF_COOKIE}={cookie}"))
-        .header(header::ORIGIN, &target.origin)
-        .header(header::ACCEPT, "text/html")
-        .body(Full::new(Bytes::from(form)))
-        .map_err(|e| Failure::protocol("request", e.to_string()))?;
-    let resp = conn
-        .send(req)
-        .await
-        .map_err(|e| Failure::transport("POST /login", e))?;
+    let form = browser::login_form(&mut conn).await?;
+    let session = browser::post_login(&mut conn, target, &form, login, password).await;
     let latency = t0.elapsed();
     conn.close().await;
-    if resp.status.as_u16() != 303 {
-        return Err(Failure::status("POST /login", &resp));
-    }
-    if resp.set_cookie(SESSION_COOKIE).is_none_or(|v| v.is_empty()) {
-        return Err(Failure::protocol(
-            "POST /login -> 303 without session",
-            format!("303 without Set-Cookie {SESSION_COOKIE}"),
-        ));
-    }
-    Ok(latency)
-}
-
-/// The value of the form field `name="csrf"` in an HTML page, whatever the attribute order.
-fn csrf_field(html: &str) -> Option<String> {
-    let mut rest = html;
-    while let Some(at) = rest.find("<input") {
-        let tag_and_more = &rest[at..];
-        let end = tag_and_more.find('>')?;
-        let tag = &tag_and_more[..end];
-        if attr(tag, "name").as_deref() == Some("csrf") {
-            return attr(tag, "value");
-        }
-        rest = &tag_and_more[end..];
-    }
-    None
-}
-
-/// A quoted attribute's value in one tag, with the usual entities decoded.
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let mut rest = tag;
-    loop {
-        let at = rest.find(name)?;
-        let before = rest[..at].chars().next_back();
-        let after = rest[at + name.len()..].trim_start();
-        rest = &rest[at + name.len()..];
-        if !before.is_some_and(char::is_whitespace) {
-            continue;
-        }
-        let Some(after) = after.strip_prefix('=') else {
-            continue;
-        };
-        let after = after.trim_start();
-        let quote = after.chars().next()?;
-        if quote != '"' && quote != '\'' {
-            let end = after
-                .find(|c: char| c.is_whitespace() || c == '/')
-                .unwrap_or(after.len());
-            return Some(unescape(&after[..end]));
-        }
-        let value = &after[1..];
-        let end = value.find(quote)?;
-        return Some(unescape(&value[..end]));
-    }
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&#x2F;", "/")
-        .replace("&#x2f;", "/")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// `application/x-www-form-urlencoded`, as browsers send it.
-fn form_urlencode(pairs: &[(&str, &str)]) -> String {
-    let enc = |s: &str| {
-        let mut out = String::with_capacity(s.len());
-        for b in s.bytes() {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                    out.push(b as char)
-                }
-                b' ' => out.push('+'),
-                _ => out.push_str(&format!("%{b:02X}")),
-            }
-        }
-        out
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// The one-minute load average (Linux), to warn about a busy machine.
-fn load_average() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    text.split_whitespace().next()?.parse().ok()
-}
-
-/// `812 ms` or `1.3 s`.
-fn human(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
-    }
+    session.map(|_| latency)
 }
 
 #[cfg(test)]
@@ -520,31 +254,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_the_csrf_field_in_any_attribute_order() {
-        let html = r#"<form method="post"><input type="text" name="login" value="x">
-            <input type="hidden" name="csrf" value="abc-123_&amp;"><input name="password"></form>"#;
-        assert_eq!(csrf_field(html).as_deref(), Some("abc-123_&"));
-        let html = r#"<input value='tok' type=hidden name=csrf>"#;
-        assert_eq!(csrf_field(html).as_deref(), Some("tok"));
-        let html = r#"<input type="hidden" data-name="csrf" name="xcsrf" value="no">"#;
-        assert_eq!(csrf_field(html), None);
-        assert_eq!(csrf_field("<p>nothing</p>"), None);
-    }
-
-    #[test]
-    fn encodes_forms_like_a_browser() {
-        assert_eq!(
-            form_urlencode(&[
-                ("csrf", "a+b/c="),
-                ("login", "anna.mueller"),
-                ("password", "Grün & 7")
-            ]),
-            "csrf=a%2Bb%2Fc%3D&login=anna.mueller&password=Gr%C3%BCn+%26+7"
-        );
-    }
-
-    #[test]
-    fn percentiles_use_nearest_rank() {
+    fn percentiles_of_the_sorted_sign_ins() {
         let r = SigninRate {
             ok: (1..=100).map(Duration::from_millis).collect(),
             ..Default::default()
@@ -552,7 +262,5 @@ mod tests {
         assert_eq!(r.percentile(0.50), Some(Duration::from_millis(50)));
         assert_eq!(r.percentile(0.99), Some(Duration::from_millis(99)));
         assert_eq!(SigninRate::default().percentile(0.5), None);
-        assert_eq!(human(Duration::from_millis(812)), "812 ms");
-        assert_eq!(human(Duration::from_millis(1320)), "1.3 s");
     }
 }

@@ -2,9 +2,13 @@
 //! `scripts/bench`. Exit status: 0 when the benchmark meets its goal, 1 when it does not or
 //! cannot run, 2 for a usage error.
 
+mod browser;
 mod client;
 mod login;
 mod server;
+mod stats;
+mod storm;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -25,12 +29,17 @@ struct Cli {
 enum Bench {
     /// HTTPS sign-in rate of a real schola-web against the raw argon2id verify rate.
     Login(login::LoginArgs),
+    /// The 8:00 sign-in storm: people signing in within a window, the start page rate, and
+    /// idle keep-alive connections held while a second client measures, against the argon2id
+    /// limit measured in the same run.
+    Storm(storm::StormArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (name, result) = match &cli.bench {
         Bench::Login(args) => ("login", login::run(args)),
+        Bench::Storm(args) => ("storm", storm::run(args)),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

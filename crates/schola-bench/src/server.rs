@@ -12,10 +12,13 @@ use anyhow::{Context as _, Result, bail};
 use schola_core::Config;
 use schola_core::Store;
 use schola_core::audit::Actor;
-use schola_core::directory::{NewPerson, Role, School};
+use schola_core::directory::{GroupKind, MemberRole, NewGroup, NewPerson, Role, School};
 use schola_core::login::LoginScheme;
 
 use crate::client::{Target, get_once};
+
+/// The password every bench account has.
+pub const PASSWORD: &str = "Bench-Passwort-2024";
 
 /// The temp directory and its configuration, before the server starts.
 pub struct BenchDir {
@@ -28,14 +31,21 @@ pub struct BenchDir {
 impl BenchDir {
     /// Makes the temp directory and writes `schola.toml` listening on a free loopback port.
     pub fn create() -> Result<BenchDir> {
+        Self::create_with_web("")
+    }
+
+    /// Like [`BenchDir::create`], with `web` (TOML lines such as `max_connections = 12000`)
+    /// added to the `[web]` table.
+    pub fn create_with_web(web: &str) -> Result<BenchDir> {
         let dir = tempfile::Builder::new()
             .prefix("schola-bench-")
             .tempdir()
             .context("cannot make a temp directory")?;
         let addr = free_port()?;
         let config_path = dir.path().join("schola.toml");
-        let text =
-            format!("profile = \"dev\"\n\n[paths]\nroot = \".\"\n\n[web]\nlisten = [\"{addr}\"]\n");
+        let text = format!(
+            "profile = \"dev\"\n\n[paths]\nroot = \".\"\n\n[web]\nlisten = [\"{addr}\"]\n{web}"
+        );
         std::fs::write(&config_path, text)
             .with_context(|| format!("cannot write {}", config_path.display()))?;
         let cfg = Config::load(&config_path)?;
@@ -50,6 +60,17 @@ impl BenchDir {
     /// Creates the school, its admin and `students` students, all with the password hash
     /// `hash`; returns the students' logins.
     pub fn populate(&self, hash: &str, students: usize) -> Result<Vec<String>> {
+        self.populate_classes(hash, students, 0)
+    }
+
+    /// Like [`BenchDir::populate`]; with `class_size` > 0 the students are also put into classes
+    /// of that size, so that their start page lists a class like a real one does.
+    pub fn populate_classes(
+        &self,
+        hash: &str,
+        students: usize,
+        class_size: usize,
+    ) -> Result<Vec<String>> {
         let (store, _) = Store::open(&self.cfg.database_path())?;
         let actor = Actor::system("schola-bench");
         let scheme = LoginScheme::default();
@@ -71,6 +92,19 @@ impl BenchDir {
         )?;
         let logins = store.batch(&actor, |b| {
             let mut logins = Vec::with_capacity(students);
+            let classes = if class_size == 0 {
+                0
+            } else {
+                students.div_ceil(class_size)
+            };
+            for c in 1..=classes {
+                b.create_group(&NewGroup {
+                    name: format!("class-{c:03}"),
+                    display_name: Some(format!("Class {c}")),
+                    kind: GroupKind::Class,
+                    external_id: None,
+                })?;
+            }
             for i in 1..=students {
                 let (_, login) = b.create_person(
                     &NewPerson {
@@ -83,6 +117,9 @@ impl BenchDir {
                     },
                     &scheme,
                 )?;
+                if let Some(c) = (i - 1).checked_div(class_size) {
+                    b.add_member(&format!("class-{:03}", c + 1), &login, MemberRole::Member)?;
+                }
                 logins.push(login);
             }
             Ok(logins)
@@ -180,6 +217,11 @@ impl ServerGuard {
         }
     }
 
+    /// The server's process id (for its `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The last `lines` lines of the server's log.
     pub fn log_tail(&self, lines: usize) -> String {
         tail(&self.log, lines)
@@ -198,6 +240,20 @@ fn tail(path: &Path, lines: usize) -> std::io::Result<String> {
     let all: Vec<&str> = text.lines().collect();
     let from = all.len().saturating_sub(lines);
     Ok(all[from..].iter().map(|l| format!("  | {l}\n")).collect())
+}
+
+/// Raises this process's limit of open files (`RLIMIT_NOFILE`) to the hard limit, so that it
+/// and the `schola-web` it starts afterwards (which inherits the limit) can hold many
+/// connections; returns the limit now in force.
+pub fn raise_open_files_limit() -> Result<u64> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) =
+        getrlimit(Resource::RLIMIT_NOFILE).context("cannot read the open files limit")?;
+    if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+            .with_context(|| format!("cannot raise the open files limit from {soft} to {hard}"))?;
+    }
+    Ok(hard)
 }
 
 /// A loopback address with a port that was free a moment ago.
