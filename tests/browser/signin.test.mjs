@@ -77,7 +77,7 @@ test('the admin\'s people page speaks German and Dutch, as the browser asks', as
     await signIn(page, ADMIN_LOGIN, ADMIN_PASSWORD);
     await page.goto(`${BASE}/admin`);
     assert.equal(await page.locator('html').getAttribute('lang'), lang);
-    await page.locator('table#people caption').filter({ hasText: caption }).waitFor();
+    await page.locator('#people-count').filter({ hasText: caption }).waitFor();
     assert.ok((await page.locator('table#people').innerText()).includes('joerg.mueller'));
     await screenshot(page, `admin-people-${lang}`);
   }
