@@ -373,7 +373,10 @@ mod tests {
             assert!(verify_password(&b, "zweite Lösung"));
             assert!(!verify_password(&b, "erste Lösung"));
         }
-        assert!(!verify_password("$argon2id$v=19$m=64,t=1,p=1$bm9zYWx0$", "x"));
+        assert!(!verify_password(
+            "$argon2id$v=19$m=64,t=1,p=1$bm9zYWx0$",
+            "x"
+        ));
         assert!(!verify_password("not a hash", "x"));
         // a hash from elsewhere (argon2i, as some tools still make) verifies too
         let argon2i = Argon2::new(
