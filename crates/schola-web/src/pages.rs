@@ -562,6 +562,18 @@ mod tests {
             for key in keys {
                 assert_ne!(t.t(key), key, "{lang}: {key}");
             }
+            for r in Role::ALL {
+                let key = format!("{}-count", role_key(*r));
+                assert_ne!(t.tn(&key, 2), key, "{lang}: {key}");
+            }
         }
+        assert_eq!(
+            Tr::new(Language::De).tn("role-teacher-count", 0),
+            "0 Lehrkräfte"
+        );
+        assert_eq!(
+            Tr::new(Language::En).tn("role-student-count", 1),
+            "1 student"
+        );
     }
 }

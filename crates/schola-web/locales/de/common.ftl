@@ -40,3 +40,19 @@ kind-class = Klasse
 kind-course = Kurs
 kind-staff = Kollegium
 kind-custom = Gruppe
+role-student-count = { $count ->
+    [one] { $n } Schüler/in
+   *[other] { $n } Schüler/innen
+}
+role-teacher-count = { $count ->
+    [one] { $n } Lehrkraft
+   *[other] { $n } Lehrkräfte
+}
+role-staff-count = { $count ->
+    [one] { $n } Mitarbeiter/in
+   *[other] { $n } Mitarbeiter/innen
+}
+role-admin-count = { $count ->
+    [one] { $n } Administrator/in
+   *[other] { $n } Administrator/innen
+}

@@ -40,3 +40,19 @@ kind-class = class
 kind-course = course
 kind-staff = staff
 kind-custom = group
+role-student-count = { $count ->
+    [one] { $n } student
+   *[other] { $n } students
+}
+role-teacher-count = { $count ->
+    [one] { $n } teacher
+   *[other] { $n } teachers
+}
+role-staff-count = { $count ->
+    [one] { $n } staff member
+   *[other] { $n } staff members
+}
+role-admin-count = { $count ->
+    [one] { $n } administrator
+   *[other] { $n } administrators
+}

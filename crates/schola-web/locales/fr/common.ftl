@@ -40,3 +40,19 @@ kind-class = classe
 kind-course = cours
 kind-staff = personnel
 kind-custom = groupe
+role-student-count = { $count ->
+    [one] { $n } élève
+   *[other] { $n } élèves
+}
+role-teacher-count = { $count ->
+    [one] { $n } enseignant·e
+   *[other] { $n } enseignant·es
+}
+role-staff-count = { $count ->
+    [one] { $n } membre du personnel
+   *[other] { $n } membres du personnel
+}
+role-admin-count = { $count ->
+    [one] { $n } administrateur·rice
+   *[other] { $n } administrateur·rices
+}

@@ -40,3 +40,19 @@ kind-class = klas
 kind-course = cursus
 kind-staff = personeel
 kind-custom = groep
+role-student-count = { $count ->
+    [one] { $n } leerling
+   *[other] { $n } leerlingen
+}
+role-teacher-count = { $count ->
+    [one] { $n } leerkracht
+   *[other] { $n } leerkrachten
+}
+role-staff-count = { $count ->
+    [one] { $n } medewerker
+   *[other] { $n } medewerkers
+}
+role-admin-count = { $count ->
+    [one] { $n } beheerder
+   *[other] { $n } beheerders
+}

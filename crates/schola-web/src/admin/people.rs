@@ -180,7 +180,8 @@ pub struct CsrfOnly {
 #[template(path = "admin.html")]
 struct AdminPage {
     layout: Layout,
-    counts: Vec<(String, String)>,
+    /// "3 students", one per role, with the language's plural.
+    counts: Vec<String>,
     q: String,
     roles: Vec<Opt>,
     statuses: Vec<Opt>,
@@ -280,7 +281,7 @@ pub(crate) async fn admin(
     let page_view = AdminPage {
         counts: counts
             .iter()
-            .map(|(r, n)| (t.t(role_key(*r)), t.number(*n as i64)))
+            .map(|(r, n)| t.tn(&format!("{}-count", role_key(*r)), *n as i64))
             .collect(),
         q: q.q.clone(),
         roles: role_options(&t, role.map(Role::as_str).unwrap_or("")),
