@@ -15,6 +15,8 @@ pub mod directory;
 pub mod directory_admin;
 pub mod error;
 pub mod journal;
+pub mod limits;
+pub mod load_history;
 pub mod login;
 pub mod notices;
 pub mod password;

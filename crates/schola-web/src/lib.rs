@@ -11,7 +11,7 @@ pub mod body;
 pub mod conn;
 pub mod guard;
 pub mod i18n;
-pub mod limits;
+pub use schola_core::limits;
 pub mod listen;
 pub mod metrics;
 pub mod pages;

@@ -127,19 +127,44 @@ CREATE TABLE notices (
 ) STRICT;
 "#;
 
+const V3: &str =
+    // 3: the capacity checks (each one stored whole, as JSON, for the history and the report)
+    // and the web server's load per minute, from which the morning peak of each day is read.
+    r#"
+CREATE TABLE capacity_checks (
+    id      INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    level   TEXT NOT NULL CHECK (level IN ('ok', 'warn', 'fail')),
+    trigger TEXT NOT NULL,
+    result  TEXT NOT NULL
+) STRICT;
+CREATE INDEX capacity_checks_at ON capacity_checks(at);
+
+CREATE TABLE load_minutes (
+    minute          INTEGER PRIMARY KEY,
+    signins         INTEGER NOT NULL,
+    signin_failures INTEGER NOT NULL,
+    requests        INTEGER NOT NULL,
+    waiting_room    INTEGER NOT NULL,
+    refused         INTEGER NOT NULL,
+    p99_ms          REAL,
+    connections     INTEGER NOT NULL
+) STRICT;
+"#;
+
 /// The migrations of this build, oldest first.
 #[cfg(not(any(feature = "testing-upgrade", feature = "testing-failing-upgrade")))]
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Package tests only (never in a release): a build "N+1" whose migration really changes the
 /// schema and transforms data, to prove that an upgrade keeps everything.
 #[cfg(all(feature = "testing-upgrade", not(feature = "testing-failing-upgrade")))]
-const MIGRATIONS: &[&str] = &[V1, V2, TESTING_UPGRADE];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, TESTING_UPGRADE];
 
 /// Package tests only: a build whose last migration fails half-way, to prove that a failed
 /// upgrade leaves the previous version's data intact.
 #[cfg(feature = "testing-failing-upgrade")]
-const MIGRATIONS: &[&str] = &[V1, V2, TESTING_UPGRADE, TESTING_FAILING];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, TESTING_UPGRADE, TESTING_FAILING];
 
 #[cfg(any(feature = "testing-upgrade", feature = "testing-failing-upgrade"))]
 const TESTING_UPGRADE: &str = "

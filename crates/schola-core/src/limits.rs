@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use schola_core::Config;
+use crate::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

@@ -1,0 +1,3 @@
+//! The readiness report for the school authority as PDF.
+//!
+//! SKELETON: filled in by the report's owner.
