@@ -97,6 +97,8 @@ pub struct Gate {
     busy: AtomicUsize,
     /// Connections turned away, by reason.
     pub refused: Family<RefusedLabels, Counter>,
+    /// All of them, for the load history (`metrics::Minute`).
+    pub refused_total: std::sync::atomic::AtomicU64,
 }
 
 /// A connection's (or a handshake's) place in its client's count, given back on drop.
@@ -124,6 +126,7 @@ impl Gate {
             open: AtomicUsize::new(0),
             busy: AtomicUsize::new(0),
             refused: Family::default(),
+            refused_total: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -137,6 +140,7 @@ impl Gate {
 
     fn refuse(&self, reason: &'static str) {
         self.refused.get_or_create(&RefusedLabels { reason }).inc();
+        self.refused_total.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Takes a place for a new connection from `key`.

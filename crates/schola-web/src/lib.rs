@@ -207,6 +207,7 @@ async fn serve(
     on_ready(&started);
     schola_core::daemon::notify_ready();
     spawn_housekeeping(state.clone());
+    spawn_load_history(state.clone(), Arc::clone(&metrics));
     let result = running.await;
     // the metrics listener ignores signals; it stops with the main server
     if let Some(h) = metrics_handle {
@@ -217,6 +218,29 @@ async fn serve(
 }
 
 /// Watchdog keep-alives (only while the database answers) and removal of expired sessions.
+/// Once a minute, the minute's load goes into the store (`load_minutes`): the capacity check
+/// reads each day's morning peak from it. Quiet minutes are not written.
+fn spawn_load_history(state: web::Data<AppState>, metrics: Arc<Metrics>) {
+    actix_web::rt::spawn(async move {
+        loop {
+            let now = state.store.now();
+            // wake just after the next full minute
+            let wait = 60 - now.rem_euclid(60);
+            actix_web::rt::time::sleep(Duration::from_secs(wait as u64)).await;
+            let sample = metrics.take_minute(state.store.now().div_euclid(60) - 1);
+            if sample.requests == 0 && sample.refused == 0 {
+                continue;
+            }
+            let s = state.clone();
+            match web::block(move || s.store.record_load_minute(&sample)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not record the minute's load"),
+                Err(e) => tracing::warn!(error = %e, "could not record the minute's load"),
+            }
+        }
+    });
+}
+
 fn spawn_housekeeping(state: web::Data<AppState>) {
     if let Some(every) = schola_core::daemon::watchdog_interval() {
         let st = state.clone();

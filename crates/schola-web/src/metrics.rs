@@ -11,6 +11,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_http::{HttpService, Method, Request, Response, StatusCode};
@@ -27,6 +28,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use schola_core::Config;
 use schola_core::config::Profile;
+use schola_core::load_history::LoadMinute;
 
 use crate::conn::Gate;
 use crate::state::AppState;
@@ -90,6 +92,67 @@ pub struct Metrics {
     connection_clients: Gauge,
     connections_most_by_one_client: Gauge,
     connections_per_client_limit: Gauge,
+    /// This minute's load, taken and reset once a minute for the load history.
+    minute: Minute,
+}
+
+/// Upper bounds (milliseconds) of the per-minute latency buckets: fine enough to tell 150 ms
+/// from 2 s, which the capacity check's morning peak needs; the last bucket is "slower".
+const MINUTE_BUCKETS_MS: [f64; 24] = [
+    1.0, 2.0, 5.0, 10.0, 20.0, 35.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 500.0, 750.0, 1000.0,
+    1500.0, 2000.0, 3000.0, 5000.0, 7500.0, 10000.0, 20000.0, 30000.0, 60000.0,
+];
+
+/// Counters of the current minute (see [`Metrics::take_minute`]).
+#[derive(Debug, Default)]
+struct Minute {
+    signins: AtomicU64,
+    signin_failures: AtomicU64,
+    requests: AtomicU64,
+    latency: [AtomicU64; MINUTE_BUCKETS_MS.len() + 1],
+    /// The cumulative counters' values at the last take, for their per-minute difference.
+    last_waiting: AtomicU64,
+    last_refused: AtomicU64,
+}
+
+impl Minute {
+    fn observe(&self, signin: Option<bool>, took: Duration) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        match signin {
+            Some(true) => self.signins.fetch_add(1, Ordering::Relaxed),
+            Some(false) => self.signin_failures.fetch_add(1, Ordering::Relaxed),
+            None => 0,
+        };
+        let ms = took.as_secs_f64() * 1000.0;
+        let i = MINUTE_BUCKETS_MS
+            .iter()
+            .position(|&b| ms <= b)
+            .unwrap_or(MINUTE_BUCKETS_MS.len());
+        self.latency[i].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The 99th percentile from bucket counts, as the bucket's upper bound (an overestimate by at
+/// most one bucket); the last bucket counts as twice the largest bound.
+fn p99_ms(counts: &[u64]) -> Option<f64> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = (total as f64 * 0.99).ceil() as u64;
+    let mut seen = 0;
+    for (i, c) in counts.iter().enumerate() {
+        seen += c;
+        if seen >= rank {
+            return Some(
+                MINUTE_BUCKETS_MS
+                    .get(i)
+                    .copied()
+                    .unwrap_or(MINUTE_BUCKETS_MS[MINUTE_BUCKETS_MS.len() - 1] * 2.0),
+            );
+        }
+    }
+    None
 }
 
 impl Metrics {
@@ -206,6 +269,30 @@ impl Metrics {
             connection_clients,
             connections_most_by_one_client,
             connections_per_client_limit,
+            minute: Minute::default(),
+        }
+    }
+
+    /// The load since the last call (about a minute), for `Store::record_load_minute`; the
+    /// minute's counters start again from zero.
+    pub fn take_minute(&self, minute: i64) -> LoadMinute {
+        let m = &self.minute;
+        let take = |a: &AtomicU64| a.swap(0, Ordering::Relaxed);
+        let counts: Vec<u64> = m.latency.iter().map(take).collect();
+        let delta =
+            |last: &AtomicU64, now: u64| now.saturating_sub(last.swap(now, Ordering::Relaxed));
+        LoadMinute {
+            minute,
+            signins: take(&m.signins),
+            signin_failures: take(&m.signin_failures),
+            requests: take(&m.requests),
+            waiting_room: delta(&m.last_waiting, self.state.admission.turned_away.get()),
+            refused: delta(
+                &m.last_refused,
+                self.gate.refused_total.load(Ordering::Relaxed),
+            ),
+            p99_ms: p99_ms(&counts),
+            connections: self.gate.open() as u64,
         }
     }
 
@@ -221,6 +308,14 @@ impl Metrics {
             };
             self.signins.get_or_create(&OutcomeLabels { outcome }).inc();
         }
+        let signin = (route == "/login" && method == "POST")
+            .then_some(status.as_u16())
+            .and_then(|s| match s {
+                303 => Some(true),
+                401 => Some(false),
+                _ => None,
+            });
+        self.minute.observe(signin, took);
         self.requests
             .get_or_create(&RequestLabels {
                 route: route.clone(),
@@ -343,4 +438,26 @@ pub fn serve(
         })?;
     }
     Ok(Some((urls, builder.run())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p99_is_the_bucket_that_holds_the_99th_percentile() {
+        let mut counts = vec![0u64; MINUTE_BUCKETS_MS.len() + 1];
+        assert_eq!(p99_ms(&counts), None);
+        counts[3] = 990; // <= 10 ms
+        counts[16] = 10; // <= 2 s
+        assert_eq!(p99_ms(&counts), Some(10.0));
+        counts[16] = 11;
+        assert_eq!(p99_ms(&counts), Some(2000.0));
+        counts[MINUTE_BUCKETS_MS.len()] = 100;
+        assert_eq!(
+            p99_ms(&counts),
+            Some(120_000.0),
+            "slower than the last bound"
+        );
+    }
 }
