@@ -2,6 +2,10 @@
 //! the web server's load per minute, from which each day's morning peak is read. The distance
 //! learning profile an admin edits lives in the `settings` table beside the school's settings.
 //!
+//! It also makes and removes the temporary accounts of a measured storm (`scholactl check
+//! --storm`): students whose login starts with [`STORM_PREFIX`], made without the directory
+//! journal (no other service must ever see them) and removed, sessions and all, afterwards.
+//!
 //! This module only stores and reads; `schola-capacity` decides what the numbers mean.
 
 use rusqlite::{OptionalExtension as _, params};
@@ -13,6 +17,10 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 
 const PROFILE: &str = "capacity_profile";
+
+/// Logins of a measured storm's temporary accounts start with this. A real login cannot: the
+/// login schemes make logins from names, and names cannot start with this.
+pub const STORM_PREFIX: &str = "capacity-storm-";
 
 /// Load samples older than this are removed when a new one is written.
 pub const KEEP_MINUTES_DAYS: i64 = 400;
@@ -193,6 +201,73 @@ impl Store {
         Ok(daily_peaks(&minutes))
     }
 
+    /// Makes `count` temporary students for a measured storm, all with the password hash
+    /// `phc`, in one transaction; returns their logins. Leftovers of an earlier storm that was
+    /// killed are removed first.
+    pub fn create_storm_accounts(&self, count: usize, phc: &str) -> Result<Vec<String>> {
+        self.remove_storm_accounts()?;
+        let now = self.now();
+        let nonce: u32 = rand::random();
+        let logins: Vec<String> = (0..count)
+            .map(|i| format!("{STORM_PREFIX}{nonce:08x}-{i:05}"))
+            .collect();
+        self.write(|tx| {
+            let sql = |e| self.sqlite_err(e);
+            let mut st = tx
+                .prepare(
+                    "INSERT INTO people (login, given_name, family_name, display_name, role, password_hash, password_changed_at, created_at, updated_at)
+                     VALUES (?1, 'Capacity', 'Storm', 'Capacity check', 'student', ?2, ?3, ?3, ?3)",
+                )
+                .map_err(sql)?;
+            for login in &logins {
+                st.execute(params![login, phc, now]).map_err(sql)?;
+            }
+            audit::record(
+                tx,
+                now,
+                &Actor::cli(),
+                "capacity.storm_accounts",
+                None,
+                json!({ "created": count }),
+            )
+            .map_err(sql)?;
+            Ok(())
+        })?;
+        Ok(logins)
+    }
+
+    /// Removes every temporary storm account with its sessions; returns how many there were.
+    pub fn remove_storm_accounts(&self) -> Result<usize> {
+        let now = self.now();
+        self.write(|tx| {
+            let sql = |e| self.sqlite_err(e);
+            let pattern = format!("{STORM_PREFIX}%");
+            let n = tx
+                .execute(
+                    "DELETE FROM people WHERE login LIKE ?1 AND family_name = 'Storm'",
+                    [&pattern],
+                )
+                .map_err(sql)?;
+            tx.execute(
+                "DELETE FROM throttle WHERE key LIKE ?1",
+                [&format!("%{STORM_PREFIX}%")],
+            )
+            .map_err(sql)?;
+            if n > 0 {
+                audit::record(
+                    tx,
+                    now,
+                    &Actor::cli(),
+                    "capacity.storm_accounts",
+                    None,
+                    json!({ "removed": n }),
+                )
+                .map_err(sql)?;
+            }
+            Ok(n)
+        })
+    }
+
     /// The distance-learning profile an admin saved (JSON), if any.
     pub fn capacity_profile(&self) -> Result<Option<String>> {
         let conn = self.conn()?;
@@ -338,6 +413,20 @@ mod tests {
         assert_eq!(latest.map(|c| (c.at, c.level)), Some((200, "warn".into())));
         assert!(s.save_check(300, "bad", "cli", "{}").is_err());
         assert_eq!(s.checks(10).map(|c| c.len()).unwrap_or(0), 2);
+    }
+
+    #[test]
+    fn storm_accounts_come_and_go_without_touching_real_people() {
+        let (_d, s) = store();
+        let before = s.count_people(None).unwrap();
+        let logins = s.create_storm_accounts(3, "$argon2id$fake").unwrap();
+        assert_eq!(logins.len(), 3);
+        assert!(logins.iter().all(|l| l.starts_with(STORM_PREFIX)));
+        assert_eq!(s.count_people(None).unwrap(), before + 3);
+        assert!(s.person_by_login(&logins[0]).unwrap().is_some());
+        assert_eq!(s.remove_storm_accounts().unwrap(), 3);
+        assert_eq!(s.count_people(None).unwrap(), before);
+        assert_eq!(s.remove_storm_accounts().unwrap(), 0);
     }
 
     #[test]
