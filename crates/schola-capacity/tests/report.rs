@@ -636,3 +636,59 @@ fn the_report_reads_back_with_pdftotext() {
         "the table should run over a page for this test"
     );
 }
+
+#[test]
+fn odd_input_still_makes_a_readable_report() {
+    let report = Report {
+        title: String::new(),
+        subtitle: String::new(),
+        footer: "Schule 🏫".into(),
+        blocks: vec![
+            Block::Heading("Zeichen außerhalb: 😀 → ł".into()),
+            Block::Paragraph(format!("Ein {} Wort.", "sehr".repeat(60))),
+            Block::Table {
+                header: vec![],
+                rows: vec![
+                    vec!["a".into()],
+                    vec!["b".into(), "zwei".into(), "drei".into()],
+                ],
+                // fewer levels than rows: the rest stay plain
+                levels: Some(vec![Level::Fail]),
+            },
+            Block::Table {
+                header: vec![],
+                rows: vec![],
+                levels: None,
+            },
+            Block::Facts(vec![]),
+            Block::Bars(
+                vec![
+                    bar("leer", 0.0, 0.0, Level::Ok),
+                    bar("unendlich", f64::NAN, f64::INFINITY, Level::Warn),
+                ],
+                bar_labels(),
+            ),
+        ],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odd.pdf");
+    std::fs::write(&path, render(&report)).unwrap();
+    assert!(pdfinfo(&path).contains("Pages:"));
+    let text = poppler("pdftotext", &["-enc", "UTF-8"], &path);
+    for want in [
+        "Zeichen außerhalb: ? ? ?",
+        "Schule ?",
+        "zwei",
+        "drei",
+        "unendlich",
+        "1 / 1",
+    ] {
+        assert!(
+            text.replace("1/1", "1 / 1").contains(want),
+            "{want:?} missing in\n{text}"
+        );
+    }
+    // the overlong word is broken across lines, not cut off
+    let letters: usize = text.matches("sehr").count();
+    assert!(letters >= 55, "{letters} of 60 'sehr' survived\n{text}");
+}
