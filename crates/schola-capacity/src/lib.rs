@@ -118,10 +118,15 @@ impl std::fmt::Display for Quantity {
 pub mod format {
     use super::{Quantity, Unit};
 
-    /// `1234567.0` → `1,234,567`; fractions below 10 keep one decimal.
+    /// `1234567.0` → `1,234,567`; fractions below 10 keep one decimal, below 1 two
+    /// significant digits (`0.017`).
     pub fn number(v: f64) -> String {
         if !v.is_finite() {
             return "∞".into();
+        }
+        if v != 0.0 && v.abs() < 1.0 {
+            let digits = ((-v.abs().log10().floor()) as usize + 1).min(6);
+            return format!("{v:.digits$}");
         }
         if v.abs() < 10.0 && v.fract() != 0.0 {
             return format!("{v:.1}");

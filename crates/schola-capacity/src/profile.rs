@@ -22,16 +22,20 @@ pub struct Profile {
     pub requests_per_minute: f64,
     /// Connections one browser keeps open (default 6, HTTP/1.1's per-host maximum).
     pub connections_per_browser: f64,
-    /// Bytes a teacher uploads per school day (default 200 MB: worksheets, corrections).
+    /// Bytes a teacher adds per school day and keeps (default 25 MB: worksheets, corrections,
+    /// recorded explanations). Over 190 days that is about 4.75 GB, linuxmuster's per-teacher
+    /// quota heuristic of 5 GB.
     pub upload_per_teacher: f64,
-    /// Bytes a student uploads per school day (default 50 MB: homework, photos and phone
-    /// video of it).
+    /// Bytes a student adds per school day and keeps (default 3 MB: homework, photos and now
+    /// and then a phone video of it). Over 190 days about 570 MB, a little above linuxmuster's
+    /// per-student heuristic of 500 MB, for the videos of distance learning.
     pub upload_per_student: f64,
     /// Mails per person per school day (default 10) …
     pub mails_per_person: f64,
     /// … of this average size (default 75 kB).
     pub mail_size: f64,
-    /// Network drives each person has mounted at the peak (default 1: the home drive).
+    /// Network drives (SMB) mounted per active person at the peak (default 0.25: the school's
+    /// own PCs and teachers' laptops mount the home drive; at home people use the web).
     pub drives_per_person: f64,
     /// Average download bandwidth per active person at the peak, bits/s (default 200 kbit/s:
     /// pages, worksheets and files, not video conferencing, which runs elsewhere).
@@ -52,11 +56,11 @@ impl Default for Profile {
             storm_window_secs: 600.0,
             requests_per_minute: 6.0,
             connections_per_browser: 6.0,
-            upload_per_teacher: 200e6,
-            upload_per_student: 50e6,
+            upload_per_teacher: 25e6,
+            upload_per_student: 3e6,
             mails_per_person: 10.0,
             mail_size: 75e3,
-            drives_per_person: 1.0,
+            drives_per_person: 0.25,
             bandwidth_per_person: 200e3,
             school_days: 190.0,
             uplink_bits: None,

@@ -176,37 +176,37 @@ fn small_school_on_the_small_machine() {
     check(
         small(),
         expect![[r#"
-        people                          150  = students + teachers + staff + admins
-        active_people                   144  = students × students_online + (teachers + staff + admins) × staff_online
-        signin_rate                   0.2/s  = people × storm_share ÷ storm_window_secs
-        cpu_scale                       1.3  = (cores ÷ verifies_per_sec) ÷ (memory_kib × iterations) ÷ (calibration_verify_ms ÷ 1,000 ÷ calibration_argon2_work)
-        signin_cpu                0.0 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
-        request_rate                   14/s  = active_people × requests_per_minute ÷ 60
-        request_cpu               0.0 cores  = request_rate × request_cpu_ms ÷ 1,000 × cpu_scale
-        connections                     861  = active_people × connections_per_browser
-        open_files                    1,885  = connections + open_files_headroom
-        memory                      2.4 GiB  = os_baseline + web_baseline + hash_threads × argon2_memory + workers × per_worker + connections × per_connection + active_people × per_session + active_people × drives_per_person × per_drive + active_people × mail_connections_per_person × per_mail_connection
-        disk_growth_per_day     9.9 GiB/day  = teachers × upload_per_teacher + students × upload_per_student + people × mails_per_person × mail_size
-        disk_space_year             1.8 TiB  = disk_growth_per_day × school_days
-        disk_write_rate           720 KiB/s  = disk_growth_per_day × busiest_hour_share ÷ 3,600
-        commit_rate                   2.6/s  = signin_rate × commits_per_signin + active_people × session_touches_per_minute ÷ 60
-        uplink                    29 Mbit/s  = active_people × bandwidth_per_person
-        network                   29 Mbit/s  = active_people × bandwidth_per_person (at home or in school, every active person's traffic passes the server's link)
+            people                          150  = students + teachers + staff + admins
+            active_people                   144  = students × students_online + (teachers + staff + admins) × staff_online
+            signin_rate                  0.20/s  = people × storm_share ÷ storm_window_secs
+            cpu_scale                       1.3  = (cores ÷ verifies_per_sec) ÷ (memory_kib × iterations) ÷ (calibration_verify_ms ÷ 1,000 ÷ calibration_argon2_work)
+            signin_cpu             0.0043 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
+            request_rate                   14/s  = active_people × requests_per_minute ÷ 60
+            request_cpu            0.0019 cores  = request_rate × request_cpu_ms ÷ 1,000 × cpu_scale
+            connections                     861  = active_people × connections_per_browser
+            open_files                    1,885  = connections + open_files_headroom
+            memory                      1.4 GiB  = os_baseline + web_baseline + hash_threads × argon2_memory + workers × per_worker + connections × per_connection + active_people × per_session + active_people × drives_per_person × per_drive + active_people × mail_connections_per_person × per_mail_connection
+            disk_growth_per_day     956 MiB/day  = teachers × upload_per_teacher + students × upload_per_student + people × mails_per_person × mail_size
+            disk_space_year             177 GiB  = disk_growth_per_day × school_days
+            disk_write_rate            68 KiB/s  = disk_growth_per_day × busiest_hour_share ÷ 3,600
+            commit_rate                   2.6/s  = signin_rate × commits_per_signin + active_people × session_touches_per_minute ÷ 60
+            uplink                    29 Mbit/s  = active_people × bandwidth_per_person
+            network                   29 Mbit/s  = active_people × bandwidth_per_person (at home or in school, every active person's traffic passes the server's link)
 
-        OK   signin-cpu   needed 0.2/s, have 94/s, headroom 46,851 %
-        OK   request-cpu  needed 0.0 cores, have 2 cores, headroom 107,217 %
-        OK   memory       needed 2.4 GiB, have 4.0 GiB, headroom 64 %
-        OK   connections  needed 861, have 4,096, headroom 376 %
-        OK   open-files   needed 1,885, have 65,536, headroom 3,377 %
-        FAIL disk-space   needed 1.8 TiB, have 90 GiB, headroom −95 %
-             → the disk is full in 17 days: add 2.0 TiB
-        OK   disk-write   needed 720 KiB/s, have 381 MiB/s, headroom 54,176 %
-        WARN uplink       needed 29 Mbit/s, have unknown
-             → enter the school's uplink bandwidth on the capacity page (it cannot be measured offline)
-        OK   network      needed 29 Mbit/s, have 1 Gbit/s, headroom 3,384 %
+            OK   signin-cpu   needed 0.20/s, have 94/s, headroom 46,851 %
+            OK   request-cpu  needed 0.0019 cores, have 2 cores, headroom 107,217 %
+            OK   memory       needed 1.4 GiB, have 4.0 GiB, headroom 189 %
+            OK   connections  needed 861, have 4,096, headroom 376 %
+            OK   open-files   needed 1,885, have 65,536, headroom 3,377 %
+            WARN disk-space   needed 177 GiB, have 90 GiB, headroom −49 %
+                 → the disk is full in 185 days: add 256 GiB
+            OK   disk-write   needed 2.6/s, have 1,500/s, headroom 57,778 %
+            WARN uplink       needed 29 Mbit/s, have unknown
+                 → enter the school's uplink bandwidth on the capacity page (it cannot be measured offline)
+            OK   network      needed 29 Mbit/s, have 1 Gbit/s, headroom 3,384 %
 
-        sign-in capacity 93.9/s at utilisation ≤ 0.95; largest school 275 (SchoolBounds { signin: 66905, memory: 275, connections: 2859 })
-    "#]],
+            sign-in capacity 93.9/s at utilisation ≤ 0.95; largest school 627 (SchoolBounds { signin: 66905, memory: 627, connections: 2859 })
+        "#]],
     );
 }
 
@@ -215,37 +215,37 @@ fn medium_school_on_the_medium_machine() {
     check(
         medium(),
         expect![[r#"
-        people                          600  = students + teachers + staff + admins
-        active_people                   573  = students × students_online + (teachers + staff + admins) × staff_online
-        signin_rate                   0.8/s  = people × storm_share ÷ storm_window_secs
-        cpu_scale                       1.3  = (cores ÷ verifies_per_sec) ÷ (memory_kib × iterations) ÷ (calibration_verify_ms ÷ 1,000 ÷ calibration_argon2_work)
-        signin_cpu                0.0 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
-        request_rate                   57/s  = active_people × requests_per_minute ÷ 60
-        request_cpu               0.0 cores  = request_rate × request_cpu_ms ÷ 1,000 × cpu_scale
-        connections                   3,438  = active_people × connections_per_browser
-        open_files                    4,462  = connections + open_files_headroom
-        memory                      8.1 GiB  = os_baseline + web_baseline + hash_threads × argon2_memory + workers × per_worker + connections × per_connection + active_people × per_session + active_people × drives_per_person × per_drive + active_people × mail_connections_per_person × per_mail_connection
-        disk_growth_per_day      37 GiB/day  = teachers × upload_per_teacher + students × upload_per_student + people × mails_per_person × mail_size
-        disk_space_year             6.8 TiB  = disk_growth_per_day × school_days
-        disk_write_rate           2.6 MiB/s  = disk_growth_per_day × busiest_hour_share ÷ 3,600
-        commit_rate                    10/s  = signin_rate × commits_per_signin + active_people × session_touches_per_minute ÷ 60
-        uplink                   115 Mbit/s  = active_people × bandwidth_per_person
-        network                  115 Mbit/s  = active_people × bandwidth_per_person (at home or in school, every active person's traffic passes the server's link)
+            people                          600  = students + teachers + staff + admins
+            active_people                   573  = students × students_online + (teachers + staff + admins) × staff_online
+            signin_rate                  0.80/s  = people × storm_share ÷ storm_window_secs
+            cpu_scale                       1.3  = (cores ÷ verifies_per_sec) ÷ (memory_kib × iterations) ÷ (calibration_verify_ms ÷ 1,000 ÷ calibration_argon2_work)
+            signin_cpu              0.017 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
+            request_rate                   57/s  = active_people × requests_per_minute ÷ 60
+            request_cpu            0.0074 cores  = request_rate × request_cpu_ms ÷ 1,000 × cpu_scale
+            connections                   3,438  = active_people × connections_per_browser
+            open_files                    4,462  = connections + open_files_headroom
+            memory                      3.9 GiB  = os_baseline + web_baseline + hash_threads × argon2_memory + workers × per_worker + connections × per_connection + active_people × per_session + active_people × drives_per_person × per_drive + active_people × mail_connections_per_person × per_mail_connection
+            disk_growth_per_day     3.3 GiB/day  = teachers × upload_per_teacher + students × upload_per_student + people × mails_per_person × mail_size
+            disk_space_year             632 GiB  = disk_growth_per_day × school_days
+            disk_write_rate           242 KiB/s  = disk_growth_per_day × busiest_hour_share ÷ 3,600
+            commit_rate                    10/s  = signin_rate × commits_per_signin + active_people × session_touches_per_minute ÷ 60
+            uplink                   115 Mbit/s  = active_people × bandwidth_per_person
+            network                  115 Mbit/s  = active_people × bandwidth_per_person (at home or in school, every active person's traffic passes the server's link)
 
-        OK   signin-cpu   needed 0.8/s, have 188/s, headroom 23,376 %
-        OK   request-cpu  needed 0.0 cores, have 4 cores, headroom 53,652 %
-        OK   memory       needed 8.1 GiB, have 16 GiB, headroom 98 %
-        OK   connections  needed 3,438, have 4,624, headroom 34 %
-        OK   open-files   needed 4,462, have 65,536, headroom 1,369 %
-        FAIL disk-space   needed 6.8 TiB, have 360 GiB, headroom −95 %
-             → the disk is full in 19 days: add 8.0 TiB
-        OK   disk-write   needed 10/s, have 1,500/s, headroom 14,393 %
-        WARN uplink       needed 115 Mbit/s, have unknown
-             → enter the school's uplink bandwidth on the capacity page (it cannot be measured offline)
-        OK   network      needed 115 Mbit/s, have 1 Gbit/s, headroom 773 %
+            OK   signin-cpu   needed 0.80/s, have 188/s, headroom 23,376 %
+            OK   request-cpu  needed 0.0074 cores, have 4 cores, headroom 53,652 %
+            OK   memory       needed 3.9 GiB, have 16 GiB, headroom 311 %
+            OK   connections  needed 3,438, have 4,624, headroom 34 %
+            OK   open-files   needed 4,462, have 65,536, headroom 1,369 %
+            WARN disk-space   needed 632 GiB, have 360 GiB, headroom −43 %
+                 → the disk is full in 208 days: add 1.0 TiB
+            OK   disk-write   needed 10/s, have 1,500/s, headroom 14,393 %
+            WARN uplink       needed 115 Mbit/s, have unknown
+                 → enter the school's uplink bandwidth on the capacity page (it cannot be measured offline)
+            OK   network      needed 115 Mbit/s, have 1 Gbit/s, headroom 773 %
 
-        sign-in capacity 187.8/s at utilisation ≤ 0.95; largest school 1,233 (SchoolBounds { signin: 133810, memory: 1233, connections: 8726 })
-    "#]],
+            sign-in capacity 187.8/s at utilisation ≤ 0.95; largest school 2,807 (SchoolBounds { signin: 133810, memory: 2807, connections: 8726 })
+        "#]],
     );
 }
 
@@ -254,37 +254,37 @@ fn large_school_on_the_large_machine() {
     check(
         large(),
         expect![[r#"
-        people                        1,500  = students + teachers + staff + admins
-        active_people                 1,433  = students × students_online + (teachers + staff + admins) × staff_online
-        signin_rate                     2/s  = people × storm_share ÷ storm_window_secs
-        cpu_scale                       1.3  = (cores ÷ verifies_per_sec) ÷ (memory_kib × iterations) ÷ (calibration_verify_ms ÷ 1,000 ÷ calibration_argon2_work)
-        signin_cpu                0.0 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
-        request_rate                  143/s  = active_people × requests_per_minute ÷ 60
-        request_cpu               0.0 cores  = request_rate × request_cpu_ms ÷ 1,000 × cpu_scale
-        connections                   8,595  = active_people × connections_per_browser
-        open_files                    9,619  = connections + open_files_headroom
-        memory                       19 GiB  = os_baseline + web_baseline + hash_threads × argon2_memory + workers × per_worker + connections × per_connection + active_people × per_session + active_people × drives_per_person × per_drive + active_people × mail_connections_per_person × per_mail_connection
-        disk_growth_per_day      92 GiB/day  = teachers × upload_per_teacher + students × upload_per_student + people × mails_per_person × mail_size
-        disk_space_year              17 TiB  = disk_growth_per_day × school_days
-        disk_write_rate           6.5 MiB/s  = disk_growth_per_day × busiest_hour_share ÷ 3,600
-        commit_rate                    26/s  = signin_rate × commits_per_signin + active_people × session_touches_per_minute ÷ 60
-        uplink                   287 Mbit/s  = active_people × bandwidth_per_person
-        network                  287 Mbit/s  = active_people × bandwidth_per_person (at home or in school, every active person's traffic passes the server's link)
+            people                        1,500  = students + teachers + staff + admins
+            active_people                 1,433  = students × students_online + (teachers + staff + admins) × staff_online
+            signin_rate                     2/s  = people × storm_share ÷ storm_window_secs
+            cpu_scale                       1.3  = (cores ÷ verifies_per_sec) ÷ (memory_kib × iterations) ÷ (calibration_verify_ms ÷ 1,000 ÷ calibration_argon2_work)
+            signin_cpu              0.043 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
+            request_rate                  143/s  = active_people × requests_per_minute ÷ 60
+            request_cpu             0.019 cores  = request_rate × request_cpu_ms ÷ 1,000 × cpu_scale
+            connections                   8,595  = active_people × connections_per_browser
+            open_files                    9,619  = connections + open_files_headroom
+            memory                      8.9 GiB  = os_baseline + web_baseline + hash_threads × argon2_memory + workers × per_worker + connections × per_connection + active_people × per_session + active_people × drives_per_person × per_drive + active_people × mail_connections_per_person × per_mail_connection
+            disk_growth_per_day     8.3 GiB/day  = teachers × upload_per_teacher + students × upload_per_student + people × mails_per_person × mail_size
+            disk_space_year             1.5 TiB  = disk_growth_per_day × school_days
+            disk_write_rate           605 KiB/s  = disk_growth_per_day × busiest_hour_share ÷ 3,600
+            commit_rate                    26/s  = signin_rate × commits_per_signin + active_people × session_touches_per_minute ÷ 60
+            uplink                   287 Mbit/s  = active_people × bandwidth_per_person
+            network                  287 Mbit/s  = active_people × bandwidth_per_person (at home or in school, every active person's traffic passes the server's link)
 
-        OK   signin-cpu   needed 2/s, have 376/s, headroom 18,680 %
-        OK   request-cpu  needed 0.0 cores, have 8 cores, headroom 42,902 %
-        OK   memory       needed 19 GiB, have 32 GiB, headroom 65 %
-        OK   connections  needed 8,595, have 10,024, headroom 17 %
-        OK   open-files   needed 9,619, have 65,536, headroom 581 %
-        FAIL disk-space   needed 17 TiB, have 900 GiB, headroom −95 %
-             → the disk is full in 19 days: add 32 TiB
-        OK   disk-write   needed 26/s, have 1,500/s, headroom 5,697 %
-        WARN uplink       needed 287 Mbit/s, have unknown
-             → enter the school's uplink bandwidth on the capacity page (it cannot be measured offline)
-        OK   network      needed 287 Mbit/s, have 1 Gbit/s, headroom 249 %
+            OK   signin-cpu   needed 2/s, have 376/s, headroom 18,680 %
+            OK   request-cpu  needed 0.019 cores, have 8 cores, headroom 42,902 %
+            OK   memory       needed 8.9 GiB, have 32 GiB, headroom 259 %
+            OK   connections  needed 8,595, have 10,024, headroom 17 %
+            OK   open-files   needed 9,619, have 65,536, headroom 581 %
+            WARN disk-space   needed 1.5 TiB, have 900 GiB, headroom −43 %
+                 → the disk is full in 208 days: add 2.0 TiB
+            OK   disk-write   needed 26/s, have 1,500/s, headroom 5,697 %
+            WARN uplink       needed 287 Mbit/s, have unknown
+                 → enter the school's uplink bandwidth on the capacity page (it cannot be measured offline)
+            OK   network      needed 287 Mbit/s, have 1 Gbit/s, headroom 249 %
 
-        sign-in capacity 375.6/s at utilisation ≤ 0.95; largest school 2,508 (SchoolBounds { signin: 267621, memory: 2508, connections: 8726 })
-    "#]],
+            sign-in capacity 375.6/s at utilisation ≤ 0.95; largest school 5,709 (SchoolBounds { signin: 267621, memory: 5709, connections: 8726 })
+        "#]],
     );
 }
 
@@ -294,38 +294,38 @@ fn large_school_on_the_small_machine() {
     check(
         (s, machine(2, 4, 100, 1_500)),
         expect![[r#"
-        people                        1,500  = students + teachers + staff + admins
-        active_people                 1,433  = students × students_online + (teachers + staff + admins) × staff_online
-        signin_rate                     2/s  = people × storm_share ÷ storm_window_secs
-        cpu_scale                       1.3  = (cores ÷ verifies_per_sec) ÷ (memory_kib × iterations) ÷ (calibration_verify_ms ÷ 1,000 ÷ calibration_argon2_work)
-        signin_cpu                0.0 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
-        request_rate                  143/s  = active_people × requests_per_minute ÷ 60
-        request_cpu               0.0 cores  = request_rate × request_cpu_ms ÷ 1,000 × cpu_scale
-        connections                   8,595  = active_people × connections_per_browser
-        open_files                    9,619  = connections + open_files_headroom
-        memory                       19 GiB  = os_baseline + web_baseline + hash_threads × argon2_memory + workers × per_worker + connections × per_connection + active_people × per_session + active_people × drives_per_person × per_drive + active_people × mail_connections_per_person × per_mail_connection
-        disk_growth_per_day      92 GiB/day  = teachers × upload_per_teacher + students × upload_per_student + people × mails_per_person × mail_size
-        disk_space_year              17 TiB  = disk_growth_per_day × school_days
-        disk_write_rate           6.5 MiB/s  = disk_growth_per_day × busiest_hour_share ÷ 3,600
-        commit_rate                    26/s  = signin_rate × commits_per_signin + active_people × session_touches_per_minute ÷ 60
-        uplink                   287 Mbit/s  = active_people × bandwidth_per_person
-        network                  287 Mbit/s  = active_people × bandwidth_per_person (at home or in school, every active person's traffic passes the server's link)
+            people                        1,500  = students + teachers + staff + admins
+            active_people                 1,433  = students × students_online + (teachers + staff + admins) × staff_online
+            signin_rate                     2/s  = people × storm_share ÷ storm_window_secs
+            cpu_scale                       1.3  = (cores ÷ verifies_per_sec) ÷ (memory_kib × iterations) ÷ (calibration_verify_ms ÷ 1,000 ÷ calibration_argon2_work)
+            signin_cpu              0.043 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
+            request_rate                  143/s  = active_people × requests_per_minute ÷ 60
+            request_cpu             0.019 cores  = request_rate × request_cpu_ms ÷ 1,000 × cpu_scale
+            connections                   8,595  = active_people × connections_per_browser
+            open_files                    9,619  = connections + open_files_headroom
+            memory                      8.8 GiB  = os_baseline + web_baseline + hash_threads × argon2_memory + workers × per_worker + connections × per_connection + active_people × per_session + active_people × drives_per_person × per_drive + active_people × mail_connections_per_person × per_mail_connection
+            disk_growth_per_day     8.3 GiB/day  = teachers × upload_per_teacher + students × upload_per_student + people × mails_per_person × mail_size
+            disk_space_year             1.5 TiB  = disk_growth_per_day × school_days
+            disk_write_rate           605 KiB/s  = disk_growth_per_day × busiest_hour_share ÷ 3,600
+            commit_rate                    26/s  = signin_rate × commits_per_signin + active_people × session_touches_per_minute ÷ 60
+            uplink                   287 Mbit/s  = active_people × bandwidth_per_person
+            network                  287 Mbit/s  = active_people × bandwidth_per_person (at home or in school, every active person's traffic passes the server's link)
 
-        OK   signin-cpu   needed 2/s, have 94/s, headroom 4,595 %
-        OK   request-cpu  needed 0.0 cores, have 2 cores, headroom 10,650 %
-        FAIL memory       needed 19 GiB, have 4.0 GiB, headroom −79 %
-             → add 32 GiB of RAM
-        OK   connections  needed 8,595, have 10,024, headroom 17 %
-        OK   open-files   needed 9,619, have 65,536, headroom 581 %
-        FAIL disk-space   needed 17 TiB, have 90 GiB, headroom −99 %
-             → the disk is full in 1.9 days: add 32 TiB
-        OK   disk-write   needed 26/s, have 1,500/s, headroom 5,697 %
-        WARN uplink       needed 287 Mbit/s, have unknown
-             → enter the school's uplink bandwidth on the capacity page (it cannot be measured offline)
-        OK   network      needed 287 Mbit/s, have 1 Gbit/s, headroom 249 %
+            OK   signin-cpu   needed 2/s, have 94/s, headroom 4,595 %
+            OK   request-cpu  needed 0.019 cores, have 2 cores, headroom 10,650 %
+            FAIL memory       needed 8.8 GiB, have 4.0 GiB, headroom −54 %
+                 → add 8.0 GiB of RAM
+            OK   connections  needed 8,595, have 10,024, headroom 17 %
+            OK   open-files   needed 9,619, have 65,536, headroom 581 %
+            FAIL disk-space   needed 1.5 TiB, have 90 GiB, headroom −94 %
+                 → the disk is full in 21 days: add 2.0 TiB
+            OK   disk-write   needed 26/s, have 1,500/s, headroom 5,697 %
+            WARN uplink       needed 287 Mbit/s, have unknown
+                 → enter the school's uplink bandwidth on the capacity page (it cannot be measured offline)
+            OK   network      needed 287 Mbit/s, have 1 Gbit/s, headroom 249 %
 
-        sign-in capacity 93.9/s at utilisation ≤ 0.95; largest school 275 (SchoolBounds { signin: 66905, memory: 275, connections: 2859 })
-    "#]],
+            sign-in capacity 93.9/s at utilisation ≤ 0.95; largest school 627 (SchoolBounds { signin: 66905, memory: 627, connections: 2859 })
+        "#]],
     );
 }
 
@@ -341,8 +341,8 @@ fn a_figure_names_its_inputs_and_their_sources() {
         .map(|i| format!("{} = {} ({})", i.key, format::quantity(i.value), i.source))
         .collect();
     expect![[r#"
-        signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale) = 0.0 cores
-        signin_rate = 0.2/s (model)
+        signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale) = 0.0043 cores
+        signin_rate = 0.20/s (model)
         cores = 2 cores (probe)
         verifies_per_sec = 100/s (probe)
         signin_overhead_ms = 1 ms (constant)
@@ -496,7 +496,7 @@ fn disk_full_in_exactly_30_days_is_warn_and_a_day_less_is_fail() {
     let growth = model::needs(&s, &p, &m)
         .value("disk_growth_per_day")
         .unwrap();
-    assert_eq!(growth, 130.0 * 50e6 + 20.0 * 200e6 + 150.0 * 10.0 * 75e3);
+    assert_eq!(growth, 130.0 * 3e6 + 20.0 * 25e6 + 150.0 * 10.0 * 75e3);
     let free_for = |days: f64| (growth * days) as u64;
 
     m.filesystems[1].free = free_for(30.0);
@@ -513,7 +513,7 @@ fn disk_full_in_exactly_30_days_is_warn_and_a_day_less_is_fail() {
     assert!(bytes as f64 >= growth * 365.0, "a year's growth");
     assert_eq!(
         v.action.unwrap().to_string(),
-        "the disk is full in 30 days: add 4.0 TiB"
+        "the disk is full in 30 days: add 512 GiB"
     );
 
     m.filesystems[1].free = free_for(29.0);
