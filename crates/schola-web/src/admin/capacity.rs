@@ -1845,11 +1845,10 @@ mod report_standin {
             s + "</svg>"
         }
 
-        fn line_chart(
-            title: &str,
-            series: &[(&str, &str, Vec<(f64, f64)>)],
-            notes: &[String],
-        ) -> String {
+        /// A line: its name, colour and points.
+        type Series<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
+
+        fn line_chart(title: &str, series: &[Series<'_>], notes: &[String]) -> String {
             let (w, h) = (720.0, 240.0);
             let pts = series.iter().flat_map(|s| s.2.iter());
             let (mut x0, mut x1, mut y1) = (f64::MAX, f64::MIN, 0.0_f64);
