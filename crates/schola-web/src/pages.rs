@@ -117,6 +117,8 @@ pub struct Layout {
     pub t: Tr,
     /// The address of the school's logo, if it has one.
     pub logo: Option<String>,
+    /// For admins, while the latest capacity check says WARN or FAIL.
+    pub capacity: Option<crate::admin::capacity::Banner>,
 }
 
 impl Layout {
@@ -135,6 +137,7 @@ impl Layout {
             version: schola_core::VERSION,
             t: Tr::new(lang),
             logo: req.and_then(logo_url),
+            capacity: None,
         }
     }
 
@@ -145,12 +148,18 @@ impl Layout {
             accept_language(req),
             school.default_language,
         );
+        let t = Tr::new(lang);
+        let is_admin = s.person.role == Role::Admin;
         Layout {
             viewer: Some(s.person.display_name.clone()),
-            is_admin: s.person.role == Role::Admin,
+            is_admin,
             csrf: s.csrf.clone(),
-            t: Tr::new(lang),
+            t,
             logo: logo_url(req),
+            capacity: is_admin
+                .then(|| req.app_data::<Data>())
+                .flatten()
+                .and_then(|st| crate::admin::capacity::banner(st, &t)),
             ..Layout::plain(school, None)
         }
     }

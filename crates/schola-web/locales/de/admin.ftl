@@ -8,6 +8,7 @@ admin-nav-notices = Mitteilungen
 admin-nav-audit = Protokoll
 admin-nav-services = Dienste
 admin-nav-settings = Einstellungen
+admin-nav-capacity = Kapazität
 active-accounts = Aktive Konten
 people-title = Personen
 search-field = Suche

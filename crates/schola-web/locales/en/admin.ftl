@@ -8,6 +8,7 @@ admin-nav-notices = Notices
 admin-nav-audit = Audit log
 admin-nav-services = Services
 admin-nav-settings = Settings
+admin-nav-capacity = Capacity
 active-accounts = Active accounts
 people-title = People
 search-field = Search

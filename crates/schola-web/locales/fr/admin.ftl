@@ -8,6 +8,7 @@ admin-nav-notices = Annonces
 admin-nav-audit = Journal d'audit
 admin-nav-services = Services
 admin-nav-settings = Paramètres
+admin-nav-capacity = Capacité
 active-accounts = Comptes actifs
 people-title = Personnes
 search-field = Recherche

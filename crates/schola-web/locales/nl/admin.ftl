@@ -8,6 +8,7 @@ admin-nav-notices = Mededelingen
 admin-nav-audit = Auditlog
 admin-nav-services = Diensten
 admin-nav-settings = Instellingen
+admin-nav-capacity = Capaciteit
 active-accounts = Actieve accounts
 people-title = Personen
 search-field = Zoeken

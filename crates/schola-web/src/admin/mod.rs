@@ -2,6 +2,7 @@
 //! place that decides who may open an admin page.
 
 pub mod audit;
+pub mod capacity;
 pub mod groups;
 pub mod notices;
 pub mod people;
@@ -16,5 +17,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(audit::routes)
         .configure(services::routes)
         .configure(settings::routes)
-        .configure(notices::routes);
+        .configure(notices::routes)
+        .configure(capacity::routes);
 }

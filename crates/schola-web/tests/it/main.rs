@@ -6,6 +6,7 @@
 
 mod admin_pages;
 mod assets;
+mod capacity;
 mod groups;
 mod kit;
 mod metrics;
