@@ -128,6 +128,16 @@ fn whole_gib(b: f64) -> u64 {
 fn disk_free(fs: &Filesystem) -> HealthCheck {
     // as `df` counts: the blocks reserved for root are neither used nor available to Schola
     let usable = fs.used.saturating_add(fs.free);
+    if usable == 0 {
+        return HealthCheck {
+            key: "disk-free".into(),
+            level: Level::Warn,
+            value: None,
+            threshold: None,
+            detail: format!("the free space of {} cannot be read", fs.path.display()),
+            action: None,
+        };
+    }
     let share = share_of(fs.used, usable);
     let level = level_of(share, DISK_WARN_USED, DISK_FAIL_USED);
     let detail = format!(
@@ -677,6 +687,14 @@ mod tests {
             })
         );
         assert_eq!(disk_free(&fs(100, 900)).action, None);
+        let unreadable = disk_free(&fs(0, 0));
+        assert_eq!(
+            (unreadable.level, unreadable.detail.as_str()),
+            (
+                Level::Warn,
+                "the free space of /var/lib/schola cannot be read"
+            )
+        );
         assert!(
             disk_free(&fs(804, 196)).detail.contains("80.4 % full"),
             "rounding must not hide the warning"

@@ -105,21 +105,36 @@ pub fn disk_bench(dir: &Path, max_bytes: u64, max_seconds: f64) -> io::Result<Di
     bytes_written += appends * PAGE as u64;
 
     // 3. random 4 KiB reads of what phase 1 wrote. Its pages are clean after the fsync, so
-    // DONTNEED drops them from the page cache and the reads go to the disk; without O_DIRECT
-    // (which not every filesystem supports, tmpfs for one) the drive's and the kernel's
-    // read-ahead can still help, so this is an upper bound.
+    // DONTNEED drops them from the page cache, RANDOM turns read-ahead off, and each pass reads
+    // every page once in shuffled order (a page read twice would come from the cache). Without
+    // O_DIRECT (which not every filesystem supports, tmpfs for one) the drive's and the
+    // hypervisor's caches can still help, so this is an upper bound.
     let pages = seq / PAGE as u64;
-    drop_cache(file);
+    let mut order: Vec<u64> = (0..pages).collect();
     let mut page = vec![0u8; PAGE];
     let t = Instant::now();
     let mut reads = 0u64;
-    while pages > 0 && (reads == 0 || t.elapsed() < share(2)) {
-        file.read_exact_at(&mut page, rng.next() % pages * PAGE as u64)?;
-        reads += 1;
+    if pages > 0 {
+        // ends once the time share is used up (after at least one read)
+        'reads: loop {
+            forget_cache(file);
+            for i in (1..order.len()).rev() {
+                order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+            }
+            for &p in &order {
+                if reads > 0 && t.elapsed() >= share(2) {
+                    break 'reads;
+                }
+                file.read_exact_at(&mut page, p * PAGE as u64)?;
+                reads += 1;
+            }
+        }
     }
     let read_iops = per_sec(reads as f64, t.elapsed());
 
-    // 4. random 4 KiB writes into the same region, fdatasync at the end (counted in the time)
+    // 4. random 4 KiB writes into the same region, fdatasync at the end (counted in the time).
+    // The page cache gathers them until that fdatasync, as it does for the server's own
+    // writes, so this too is an upper bound; what a commit costs is `fsyncs_per_sec`.
     let write_max = bytes_share(RANDOM_WRITE_BYTES);
     let t = Instant::now();
     let mut writes = 0u64;
@@ -147,12 +162,17 @@ pub fn disk_bench(dir: &Path, max_bytes: u64, max_seconds: f64) -> io::Result<Di
     })
 }
 
-/// Asks the kernel to forget the file's cached pages; where it cannot, the reads measure the
-/// page cache, which the caller's comment already calls an upper bound.
-fn drop_cache(file: &File) {
+/// Asks the kernel to forget the file's cached pages and not to read ahead; where it cannot,
+/// the reads measure the page cache, which the caller's comment already calls an upper bound.
+fn forget_cache(file: &File) {
     use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
-    if let Err(e) = posix_fadvise(file, 0, 0, PosixFadviseAdvice::POSIX_FADV_DONTNEED) {
-        tracing::debug!(error = %e, "posix_fadvise DONTNEED on the benchmark file failed");
+    for advice in [
+        PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+        PosixFadviseAdvice::POSIX_FADV_RANDOM,
+    ] {
+        if let Err(e) = posix_fadvise(file, 0, 0, advice) {
+            tracing::debug!(error = %e, ?advice, "posix_fadvise on the benchmark file failed");
+        }
     }
 }
 
