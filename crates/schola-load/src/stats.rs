@@ -51,7 +51,7 @@ impl Tally {
     pub fn examples(&self, max: usize) -> Vec<String> {
         let mut all: Vec<(&String, &(u64, String))> = self.causes.iter().collect();
         // stable: equal counts keep the causes' alphabetical order
-        all.sort_by(|a, b| b.1.0.cmp(&a.1.0));
+        all.sort_by_key(|c| std::cmp::Reverse(c.1.0));
         all.into_iter()
             .take(max)
             .map(|(cause, (n, example))| format!("{cause} ({n}×): {example}"))
@@ -83,7 +83,10 @@ mod tests {
         b.add("connect", "reset");
         b.add("timeout", "30 s");
         a.merge(b);
-        a.add("POST /login -> 500", "POST /login answered 500 Internal Server Error");
+        a.add(
+            "POST /login -> 500",
+            "POST /login answered 500 Internal Server Error",
+        );
         assert_eq!(a.total(), 4);
         assert_eq!(
             a.lines(),

@@ -211,7 +211,8 @@ impl StormResult {
         if let Some(done) = o.done {
             self.to_start_page.push(done.saturating_sub(o.arrived));
             if let Some(pressed) = o.pressed {
-                self.pressed_to_start_page.push(done.saturating_sub(pressed));
+                self.pressed_to_start_page
+                    .push(done.saturating_sub(pressed));
             }
             self.last_done = self.last_done.max(done);
         }
@@ -517,7 +518,8 @@ mod tests {
         assert!(s.windows(2).all(|p| p[0].at <= p[1].at));
         assert!(s.iter().all(|a| a.from.is_some()));
         assert!(
-            s.iter().all(|a| a.password == format!("pw{}", &a.login[1..])),
+            s.iter()
+                .all(|a| a.password == format!("pw{}", &a.login[1..])),
             "each person keeps their own password"
         );
     }
