@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use schola_core::Config;
 use schola_core::password::hash_password;
+use schola_load::browser::{self, Failure};
+use schola_load::client::Target;
 
-use crate::browser::{self, Failure};
-use crate::client::Target;
 use crate::server::{BenchDir, PASSWORD, ServerGuard};
 use crate::stats::{Tally, human, load_average, percentile};
 use crate::verify::{VerifyRate, verify_rate};

@@ -2,8 +2,8 @@
 //! `scripts/bench`. Exit status: 0 when the benchmark meets its goal, 1 when it does not or
 //! cannot run, 2 for a usage error.
 
-mod browser;
-mod client;
+mod capacity;
+mod cgroup;
 mod login;
 mod server;
 mod stats;
@@ -33,6 +33,13 @@ enum Bench {
     /// idle keep-alive connections held while a second client measures, against the argon2id
     /// limit measured in the same run.
     Storm(storm::StormArgs),
+    /// The capacity model's accuracy: predicted vs measured largest school whose 8:00 storm
+    /// stays within target, on machine sizes emulated with control groups (needs root).
+    CapacityAccuracy(capacity::CapacityArgs),
+    /// The capacity probe and model inside a size's control group (used by
+    /// capacity-accuracy; prints JSON).
+    #[command(hide = true)]
+    CapacityProbe(capacity::ProbeArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +47,8 @@ fn main() -> ExitCode {
     let (name, result) = match &cli.bench {
         Bench::Login(args) => ("login", login::run(args)),
         Bench::Storm(args) => ("storm", storm::run(args)),
+        Bench::CapacityAccuracy(args) => ("capacity-accuracy", capacity::run(args)),
+        Bench::CapacityProbe(args) => ("capacity-probe", capacity::probe(args)),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

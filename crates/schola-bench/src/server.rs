@@ -14,8 +14,9 @@ use schola_core::Store;
 use schola_core::audit::Actor;
 use schola_core::directory::{GroupKind, MemberRole, NewGroup, NewPerson, Role, School};
 use schola_core::login::LoginScheme;
+use schola_load::client::{Target, get_once};
 
-use crate::client::{Target, get_once};
+use crate::cgroup::SizeGroup;
 
 /// The password every bench account has.
 pub const PASSWORD: &str = "Bench-Passwort-2024";
@@ -154,6 +155,15 @@ impl ServerGuard {
     /// Starts `schola-web --config <dir>/schola.toml` (the binary next to this one), output to
     /// `<dir>/schola-web.log`, and waits until `GET /healthz` answers 200 over TLS.
     pub async fn start(bench: &BenchDir, timeout: Duration) -> Result<(ServerGuard, Target)> {
+        Self::start_in(bench, timeout, None).await
+    }
+
+    /// Like [`ServerGuard::start`], inside the control group `group` when one is given.
+    pub async fn start_in(
+        bench: &BenchDir,
+        timeout: Duration,
+        group: Option<&SizeGroup>,
+    ) -> Result<(ServerGuard, Target)> {
         let exe = std::env::current_exe()
             .context("cannot find this executable")?
             .with_file_name("schola-web");
@@ -167,7 +177,11 @@ impl ServerGuard {
         let log = std::fs::File::create(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
         let log2 = log.try_clone().context("log file")?;
-        let child = Command::new(&exe)
+        let mut command = match group {
+            Some(g) => g.command(&exe),
+            None => Command::new(&exe),
+        };
+        let child = command
             .arg("--config")
             .arg(&bench.config_path)
             .current_dir(bench.dir.path())

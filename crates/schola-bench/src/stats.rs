@@ -1,18 +1,9 @@
 //! Small numeric and reporting helpers shared by the benchmarks: latency percentiles, failure
 //! tallies, the result table with PASS/FAIL, and readings of the machine (load, memory).
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
-/// Nearest-rank percentile (`p` in 0..=1) of `sorted`, which must be sorted ascending.
-pub fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (p * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
-}
+pub use schola_load::stats::{Tally, percentile};
 
 /// `p50 12 ms, p95 40 ms, p99 81 ms` of a sorted sample, or `-` when it is empty.
 pub fn p50_95_99(sorted: &[Duration]) -> String {
@@ -50,40 +41,6 @@ pub fn count(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-/// Failures counted by cause, each with the first message seen as an example.
-#[derive(Debug, Default)]
-pub struct Tally {
-    causes: BTreeMap<String, (u64, String)>,
-}
-
-impl Tally {
-    pub fn add(&mut self, cause: impl Into<String>, example: impl Into<String>) {
-        self.causes
-            .entry(cause.into())
-            .or_insert_with(|| (0, example.into()))
-            .0 += 1;
-    }
-
-    pub fn merge(&mut self, other: Tally) {
-        for (cause, (n, example)) in other.causes {
-            self.causes.entry(cause).or_insert((0, example)).0 += n;
-        }
-    }
-
-    pub fn total(&self) -> u64 {
-        self.causes.values().map(|(n, _)| n).sum()
-    }
-
-    /// One indented line per cause: `cause: n  (e.g. example)`.
-    pub fn lines(&self) -> String {
-        let mut out = String::new();
-        for (cause, (n, example)) in &self.causes {
-            let _ = writeln!(out, "    {cause}: {n}  (e.g. {example})");
-        }
-        out
-    }
 }
 
 /// Whether a row of a [`Table`] is a goal, and whether it was met.
@@ -264,15 +221,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_use_nearest_rank() {
+    fn three_percentiles_in_one_line() {
         let d: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&d, 0.50), Some(Duration::from_millis(50)));
-        assert_eq!(percentile(&d, 0.99), Some(Duration::from_millis(99)));
-        assert_eq!(percentile(&d, 1.0), Some(Duration::from_millis(100)));
-        assert_eq!(percentile(&d, 0.0), Some(Duration::from_millis(1)));
-        let one = [Duration::from_millis(7)];
-        assert_eq!(percentile(&one, 0.99), Some(Duration::from_millis(7)));
-        assert_eq!(percentile(&[], 0.5), None);
         assert_eq!(p50_95_99(&d), "p50 50 ms, p95 95 ms, p99 99 ms");
         assert_eq!(p50_95_99(&[]), "-");
     }
@@ -290,19 +240,7 @@ mod tests {
     }
 
     #[test]
-    fn tallies_and_tables() {
-        let mut a = Tally::default();
-        a.add("connect", "refused");
-        let mut b = Tally::default();
-        b.add("connect", "reset");
-        b.add("timeout", "30 s");
-        a.merge(b);
-        assert_eq!(a.total(), 3);
-        assert_eq!(
-            a.lines(),
-            "    connect: 2  (e.g. refused)\n    timeout: 1  (e.g. 30 s)\n"
-        );
-
+    fn tables() {
         let mut t = Table::new("phase");
         t.info("people", "1,500");
         t.row("rate", "40.0 /s", ">= 32.0 /s", "0.90", Verdict::Pass);

@@ -14,20 +14,20 @@
 //! homes rather than one address.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use hyper::body::Bytes;
-use rand::{Rng as _, SeedableRng as _};
 use schola_core::Config;
 use schola_core::password::hash_password;
+use schola_load::browser::{self, Failure};
+use schola_load::client::{Connection, Sources, Target};
+use schola_load::storm::{Arrival, StormResult, open, schedule, storm, timed};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use crate::browser::{self, Failure};
-use crate::client::{Connection, Sources, Target};
 use crate::server::{self, BenchDir, PASSWORD, ServerGuard};
 use crate::stats::{self, Table, Tally, Verdict, count, human, mib, p50_95_99, percentile};
 use crate::verify::{VerifyRate, verify_rate};
@@ -43,17 +43,15 @@ const RSS_GOAL_KIB: u64 = 300 * 1024;
 /// When demand is below the limit, everyone must be in within the window plus this.
 const SLACK: Duration = Duration::from_secs(30);
 
-/// A request without an answer after this long is an error.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the server may take to answer `/healthz` after it is started.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-/// People signing in at once, at most (arrivals beyond it wait for a free place).
-const MAX_ACTIVE_PEOPLE: usize = 4_096;
 /// TLS handshakes the idle client has in progress at once while it opens its connections.
 const OPENING_AT_ONCE: usize = 256;
 /// The server closes a connection idle for 30 s (`limits.rs`); an idle connection sends
 /// `GET /healthz` after this long without a request, so it stays open however long it is held.
 const IDLE_PING_EVERY: Duration = Duration::from_secs(20);
+/// How often a storm run prints its counts.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 /// Students per class, so that a start page lists a class.
 const CLASS_SIZE: usize = 25;
 /// Connections beyond the idle ones that the server's `max_connections` leaves room for.
@@ -202,7 +200,11 @@ pub fn run(args: &StormArgs) -> Result<bool> {
         bench.dir.path().display()
     );
     let hash = hash_password(argon, PASSWORD).context("cannot hash the bench password")?;
-    let logins = Arc::new(bench.populate_classes(&hash, students, CLASS_SIZE)?);
+    let logins = bench.populate_classes(&hash, students, CLASS_SIZE)?;
+    let accounts: Vec<(String, String)> = logins
+        .iter()
+        .map(|l| (l.clone(), PASSWORD.to_string()))
+        .collect();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -217,7 +219,7 @@ pub fn run(args: &StormArgs) -> Result<bool> {
         target.addr,
         bench.log_path().display(),
     );
-    if sources.len() > 0 {
+    if !sources.is_empty() {
         // the idle connections and the second client's are the most held at once
         let held = (plan.idle + PROBE_CLIENTS).div_ceil(sources.len());
         let people = plan.people.div_ceil(sources.len());
@@ -247,14 +249,14 @@ pub fn run(args: &StormArgs) -> Result<bool> {
             plan.people,
             window.as_secs()
         );
-        let people = schedule(&logins[..plan.people], &sources, *window, plan.seed);
+        let people = schedule(&accounts[..plan.people], &sources, *window, plan.seed);
         let deadline = storm_deadline(plan.people, *window, a1.rate());
         let cpu0 = stats::cpu_time(&pid);
-        let mut result = rt.block_on(storm(&target, people, deadline));
-        result.server_cpu = stats::cpu_time(&pid)
+        let result = rt.block_on(storm(&target, people, deadline, Some(PROGRESS_EVERY)));
+        let server_cpu = stats::cpu_time(&pid)
             .zip(cpu0)
             .map(|(b, a)| b.saturating_sub(a));
-        storms.push((*window, result));
+        storms.push((*window, result, server_cpu));
         memory.push(Checkpoint::read(
             format!("after the {} s storm run", window.as_secs()),
             &pid,
@@ -276,11 +278,17 @@ pub fn run(args: &StormArgs) -> Result<bool> {
     let sign_ins: Vec<Arrival> = (0..want)
         .map(|i| Arrival {
             login: logins[i].clone(),
+            password: PASSWORD.to_string(),
             from: sources.get(i),
             at: Duration::ZERO,
         })
         .collect();
-    let sessions = rt.block_on(storm(&target, sign_ins, Duration::from_secs(120)));
+    let sessions = rt.block_on(storm(
+        &target,
+        sign_ins,
+        Duration::from_secs(120),
+        Some(PROGRESS_EVERY),
+    ));
     if sessions.sessions.len() < want {
         bail!(
             "only {} of {want} clients could sign in for the start page phases:\n{}",
@@ -327,8 +335,14 @@ pub fn run(args: &StormArgs) -> Result<bool> {
     drop(rt);
 
     let mut tables = vec![limit_table(cores, a1, a2, limit)];
-    for (window, result) in &storms {
-        tables.push(storm_table(plan.people, *window, result, &limit));
+    for (window, result, server_cpu) in &storms {
+        tables.push(storm_table(
+            plan.people,
+            *window,
+            result,
+            *server_cpu,
+            &limit,
+        ));
     }
     tables.push(rate_table(&rate));
     tables.push(idle_table(plan.idle, &idle));
@@ -382,53 +396,6 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
-/// One person of a storm run: who, from where, and when (after the run's start).
-#[derive(Debug, Clone)]
-struct Arrival {
-    login: String,
-    from: Option<IpAddr>,
-    at: Duration,
-}
-
-/// Uniform random arrival offsets in `[0, window)`, sorted; the same for the same seed.
-fn arrival_times(n: usize, window: Duration, seed: u64) -> Vec<Duration> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let nanos = window.as_nanos().min(u128::from(u64::MAX)) as u64;
-    let mut times: Vec<Duration> = (0..n)
-        .map(|_| {
-            if nanos == 0 {
-                Duration::ZERO
-            } else {
-                Duration::from_nanos(rng.random_range(0..nanos))
-            }
-        })
-        .collect();
-    times.sort_unstable();
-    times
-}
-
-/// The people of a run, in order of arrival: person `i` is `logins[i]` and connects from source
-/// address `i`; who arrives when is a seeded shuffle, so the order is random but reproducible.
-fn schedule(logins: &[String], sources: &Sources, window: Duration, seed: u64) -> Vec<Arrival> {
-    let times = arrival_times(logins.len(), window, seed);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
-    let mut order: Vec<usize> = (0..logins.len()).collect();
-    // Fisher–Yates, so who comes first is random but reproducible
-    for i in (1..order.len()).rev() {
-        let j = rng.random_range(0..=i);
-        order.swap(i, j);
-    }
-    order
-        .into_iter()
-        .zip(times)
-        .map(|(i, at)| Arrival {
-            login: logins[i].clone(),
-            from: sources.get(i),
-            at,
-        })
-        .collect()
-}
-
 /// A run's hard deadline after its start: half again the time it should take (the window, or
 /// the time the measured limit needs for everyone if that is longer) plus a minute.
 fn storm_deadline(people: usize, window: Duration, limit: f64) -> Duration {
@@ -438,275 +405,6 @@ fn storm_deadline(people: usize, window: Duration, limit: f64) -> Duration {
         Duration::from_secs(3_600)
     };
     window.max(needed).mul_f64(1.5) + Duration::from_secs(60)
-}
-
-/// What happened to one person.
-#[derive(Debug, Default)]
-struct Outcome {
-    arrived: Duration,
-    /// When the `POST /login` was answered with the session (after the run's start).
-    signed_in: Option<Duration>,
-    /// When the start page was loaded.
-    done: Option<Duration>,
-    /// Latency of the `POST /login` that succeeded.
-    post: Option<Duration>,
-    /// 503s (waiting room) this person was sent, each followed by a wait and a retry.
-    waits: u64,
-    /// Connections the server closed between requests, reopened as a browser would.
-    reconnects: u64,
-    session: Option<String>,
-    error: Option<Failure>,
-}
-
-/// The result of a storm run.
-#[derive(Debug, Default)]
-struct StormResult {
-    arrived: usize,
-    /// Sorted times of the successful sign-ins after the run's start.
-    signed_in_at: Vec<Duration>,
-    /// Sorted times from arrival to the loaded start page.
-    to_start_page: Vec<Duration>,
-    /// Sorted latencies of the successful `POST /login`s.
-    post: Vec<Duration>,
-    /// The latest start page load after the run's start.
-    last_done: Duration,
-    waits: u64,
-    reconnects: u64,
-    errors: Tally,
-    /// Session cookies of the people who got in.
-    sessions: Vec<String>,
-    elapsed: Duration,
-    /// CPU time schola-web used during the run.
-    server_cpu: Option<Duration>,
-}
-
-/// One storm run: every person arrives at their time and signs in; people still under way at
-/// `deadline` (after the start) are stopped and count as errors.
-async fn storm(target: &Target, people: Vec<Arrival>, deadline: Duration) -> StormResult {
-    let n = people.len();
-    let start = tokio::time::Instant::now();
-    let end = start + deadline;
-    let places = Arc::new(Semaphore::new(MAX_ACTIVE_PEOPLE));
-    let progress = Arc::new(Progress::default());
-    let mut tasks = JoinSet::new();
-    let mut result = StormResult::default();
-
-    let reporter = {
-        let progress = Arc::clone(&progress);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(30));
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                eprintln!("  {}", progress.line(start.elapsed()));
-            }
-        })
-    };
-
-    let run = async {
-        for p in people {
-            tokio::time::sleep_until(start + p.at).await;
-            let Ok(place) = Arc::clone(&places).acquire_owned().await else {
-                break;
-            };
-            let target = target.clone();
-            let progress = Arc::clone(&progress);
-            progress.arrived.fetch_add(1, Ordering::Relaxed);
-            tasks.spawn(async move {
-                let o = person(&target, &p, start.into_std(), &progress).await;
-                drop(place);
-                o
-            });
-        }
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok(o) => result.add(o),
-                Err(e) => result.errors.add("client task", e.to_string()),
-            }
-        }
-    };
-    let finished = tokio::time::timeout_at(end, run).await.is_ok();
-    reporter.abort();
-    if !finished {
-        tasks.abort_all();
-        let unfinished = n
-            .saturating_sub(result.to_start_page.len())
-            .saturating_sub(result.errors.total() as usize);
-        for _ in 0..unfinished {
-            result.errors.add(
-                "unfinished at the run's deadline",
-                format!(
-                    "not on the start page {} s after the run's start",
-                    deadline.as_secs()
-                ),
-            );
-        }
-    }
-    result.arrived = progress.arrived.load(Ordering::Relaxed) as usize;
-    result.elapsed = start.elapsed();
-    result.signed_in_at.sort_unstable();
-    result.to_start_page.sort_unstable();
-    result.post.sort_unstable();
-    result
-}
-
-impl StormResult {
-    fn add(&mut self, o: Outcome) {
-        self.waits += o.waits;
-        self.reconnects += o.reconnects;
-        if let Some(t) = o.signed_in {
-            self.signed_in_at.push(t);
-        }
-        if let Some(p) = o.post {
-            self.post.push(p);
-        }
-        if let Some(done) = o.done {
-            self.to_start_page.push(done.saturating_sub(o.arrived));
-            self.last_done = self.last_done.max(done);
-        }
-        if let Some(s) = o.session {
-            self.sessions.push(s);
-        }
-        if let Some(f) = o.error {
-            self.errors.add(f.cause, f.detail);
-        }
-    }
-}
-
-/// Counters for the progress lines of a long run.
-#[derive(Debug, Default)]
-struct Progress {
-    arrived: AtomicU64,
-    signed_in: AtomicU64,
-    done: AtomicU64,
-    waits: AtomicU64,
-    errors: AtomicU64,
-}
-
-impl Progress {
-    fn line(&self, t: Duration) -> String {
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        format!(
-            "{:>4} s: {} arrived, {} signed in, {} on the start page, {} waits (503), {} errors",
-            t.as_secs(),
-            get(&self.arrived),
-            get(&self.signed_in),
-            get(&self.done),
-            get(&self.waits),
-            get(&self.errors)
-        )
-    }
-}
-
-/// One person's morning: a new connection from their home, the sign-in form, the sign-in, the
-/// start page. A 503 with `Retry-After` is the waiting room: wait, then do what the page's
-/// reload does (for a refused sign-in: the form again, then the sign-in).
-async fn person(target: &Target, p: &Arrival, start: Instant, progress: &Progress) -> Outcome {
-    let mut o = Outcome {
-        arrived: p.at,
-        ..Default::default()
-    };
-    match sign_in_and_load(target, p, start, &mut o, progress).await {
-        Ok(()) => {
-            o.done = Some(start.elapsed());
-            progress.done.fetch_add(1, Ordering::Relaxed);
-        }
-        Err(f) => {
-            o.error = Some(f);
-            progress.errors.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-    o
-}
-
-async fn sign_in_and_load(
-    target: &Target,
-    p: &Arrival,
-    start: Instant,
-    o: &mut Outcome,
-    progress: &Progress,
-) -> Result<(), Failure> {
-    let mut conn = open(target, p.from).await?;
-    let session = loop {
-        reopen_if_closed(&mut conn, target, p.from, o).await?;
-        let form = match timed("GET /login", browser::login_form(&mut conn)).await {
-            Ok(form) => form,
-            Err(f) => {
-                wait_room(f, o, progress).await?;
-                continue;
-            }
-        };
-        reopen_if_closed(&mut conn, target, p.from, o).await?;
-        let t0 = Instant::now();
-        match timed(
-            "POST /login",
-            browser::post_login(&mut conn, target, &form, &p.login, PASSWORD),
-        )
-        .await
-        {
-            Ok(session) => {
-                o.post = Some(t0.elapsed());
-                o.signed_in = Some(start.elapsed());
-                progress.signed_in.fetch_add(1, Ordering::Relaxed);
-                break session;
-            }
-            Err(f) => wait_room(f, o, progress).await?,
-        }
-    };
-    loop {
-        reopen_if_closed(&mut conn, target, p.from, o).await?;
-        match timed("GET /", browser::start_page(&mut conn, &session)).await {
-            Ok(()) => break,
-            Err(f) => wait_room(f, o, progress).await?,
-        }
-    }
-    o.session = Some(session);
-    conn.close().await;
-    Ok(())
-}
-
-/// A new connection, bounded by [`REQUEST_TIMEOUT`].
-async fn open(target: &Target, from: Option<IpAddr>) -> Result<Connection, Failure> {
-    match tokio::time::timeout(REQUEST_TIMEOUT, target.connect_from(from)).await {
-        Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e)) => Err(Failure::transport("connect", e)),
-        Err(_) => Err(Failure::timeout("connect", REQUEST_TIMEOUT)),
-    }
-}
-
-/// A browser opens a new connection when the server has closed the idle one: so do we.
-async fn reopen_if_closed(
-    conn: &mut Connection,
-    target: &Target,
-    from: Option<IpAddr>,
-    o: &mut Outcome,
-) -> Result<(), Failure> {
-    if conn.is_closed() {
-        *conn = open(target, from).await?;
-        o.reconnects += 1;
-    }
-    Ok(())
-}
-
-async fn timed<T>(step: &str, f: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
-    match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
-        Ok(r) => r,
-        Err(_) => Err(Failure::timeout(step, REQUEST_TIMEOUT)),
-    }
-}
-
-/// The waiting room: a 503 with `Retry-After` is waited out and counted; anything else is the
-/// error it is.
-async fn wait_room(f: Failure, o: &mut Outcome, progress: &Progress) -> Result<(), Failure> {
-    match f.retry_after {
-        Some(d) => {
-            o.waits += 1;
-            progress.waits.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(d).await;
-            Ok(())
-        }
-        None => Err(f),
-    }
 }
 
 /// Start page loads on keep-alive connections.
@@ -1102,7 +800,13 @@ fn demand_exceeds(offered: f64, limit: f64) -> bool {
     offered > limit
 }
 
-fn storm_table(people: usize, window: Duration, r: &StormResult, verify: &VerifyRate) -> Table {
+fn storm_table(
+    people: usize,
+    window: Duration,
+    r: &StormResult,
+    server_cpu: Option<Duration>,
+    verify: &VerifyRate,
+) -> Table {
     let limit = verify.rate();
     let offered = people as f64 / window.as_secs_f64();
     let signed_in = r.signed_in_at.len();
@@ -1187,7 +891,7 @@ fn storm_table(people: usize, window: Duration, r: &StormResult, verify: &Verify
     t.info("POST /login answer", p50_95_99(&r.post));
     t.info("503 with Retry-After (waited, retried)", count(r.waits));
     let done = r.to_start_page.len();
-    if let (Some(cpu), Some(per_verify)) = (r.server_cpu, verify.cpu_per_verify())
+    if let (Some(cpu), Some(per_verify)) = (server_cpu, verify.cpu_per_verify())
         && done > 0
     {
         let per_person = cpu / done as u32;
@@ -1366,42 +1070,6 @@ fn idle_table(idle: usize, r: &IdleResult) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn arrivals_are_uniform_sorted_within_the_window_and_reproducible() {
-        let w = Duration::from_secs(300);
-        let t = arrival_times(10_000, w, 800);
-        assert_eq!(t.len(), 10_000);
-        assert!(t.windows(2).all(|p| p[0] <= p[1]), "sorted");
-        assert!(t.iter().all(|d| *d < w), "within the window");
-        assert_eq!(t, arrival_times(10_000, w, 800), "same seed, same times");
-        assert_ne!(t, arrival_times(10_000, w, 801));
-        // ten 30 s slices each get about a tenth
-        for slice in 0..10u64 {
-            let from = Duration::from_secs(slice * 30);
-            let to = from + Duration::from_secs(30);
-            let n = t.iter().filter(|d| **d >= from && **d < to).count();
-            assert!((800..=1_200).contains(&n), "slice {slice}: {n}");
-        }
-        assert_eq!(arrival_times(3, Duration::ZERO, 1), vec![Duration::ZERO; 3]);
-    }
-
-    #[test]
-    fn everyone_is_scheduled_once_from_a_source_address() {
-        let logins: Vec<String> = (0..500).map(|i| format!("p{i}")).collect();
-        let sources = Sources::for_target("127.0.0.1:443".parse().unwrap(), 100);
-        let s = schedule(&logins, &sources, Duration::from_secs(60), 7);
-        let mut who: Vec<&str> = s.iter().map(|a| a.login.as_str()).collect();
-        assert_ne!(
-            who[..10],
-            ["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"]
-        );
-        who.sort_unstable();
-        who.dedup();
-        assert_eq!(who.len(), 500);
-        assert!(s.windows(2).all(|p| p[0].at <= p[1].at));
-        assert!(s.iter().all(|a| a.from.is_some()));
-    }
 
     #[test]
     fn deadlines_and_demand() {

@@ -2,6 +2,11 @@
 //! few HTTP/1.1 requests through hyper, trusting exactly the certificate the server generated.
 //! Connections can come from many loopback source addresses ([`Sources`]), so that the server
 //! sees many homes rather than one address.
+//!
+//! Against a running appliance (`scholactl check --storm`) the client does not know which
+//! certificate the server shows (self-signed, or one for the school's public name): on loopback
+//! only, [`Target::loopback_any_certificate`] accepts whatever it is, while still checking that
+//! the server holds its key, so the handshake costs what a browser's does.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -14,9 +19,11 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::{HeaderMap, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use rustls::client::Resumption;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject as _;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
@@ -56,11 +63,35 @@ impl Target {
             bail!("{} holds no certificate", cert_pem.display());
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = ClientConfig::builder_with_provider(provider)
+        let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .context("TLS configuration")?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        Target::with_config(addr, config)
+    }
+
+    /// Accepts any certificate the server shows, for a server on this machine's loopback only
+    /// (refused for any other address): the load of a running appliance whose certificate the
+    /// caller does not have. The server must still prove it holds the certificate's key.
+    pub fn loopback_any_certificate(addr: SocketAddr) -> Result<Target> {
+        if !addr.ip().is_loopback() {
+            bail!("{addr} is not a loopback address; the load generator only targets this machine");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = Arc::new(AnyCertificate {
+            algorithms: provider.signature_verification_algorithms,
+        });
+        let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .context("TLS configuration")?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        Target::with_config(addr, config)
+    }
+
+    fn with_config(addr: SocketAddr, mut config: ClientConfig) -> Result<Target> {
         config.resumption = Resumption::disabled();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let server_name = ServerName::try_from(SERVER_NAME).context("server name")?;
@@ -102,6 +133,48 @@ impl Target {
             driver: Some(driver),
             authority: self.authority.clone(),
         })
+    }
+}
+
+/// Trusts any certificate but checks the handshake's signatures with the provider's algorithms,
+/// so a connection costs the client what a verified one does, minus the chain.
+#[derive(Debug)]
+struct AnyCertificate {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
     }
 }
 
@@ -147,6 +220,10 @@ impl Sources {
 
     pub fn len(&self) -> usize {
         self.addrs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.addrs.is_empty()
     }
 }
 
@@ -237,7 +314,7 @@ impl Connection {
             .header(hyper::header::HOST, &self.authority)
             .header(
                 hyper::header::USER_AGENT,
-                concat!("schola-bench/", env!("CARGO_PKG_VERSION")),
+                concat!("schola-load/", env!("CARGO_PKG_VERSION")),
             )
     }
 
