@@ -21,6 +21,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod check;
 pub mod health;
 pub mod model;
 pub mod pdf;
@@ -234,6 +235,10 @@ pub struct Check {
     /// The largest school (people) whose 8:00 sign-in storm this machine holds, by the model
     /// (or by the measured storm when there is one).
     pub largest_school: usize,
+    /// What limits `largest_school`: `signin` (the argon2id rate), `memory`, `connections`
+    /// (the web server's limit), or `storm` (the measured sign-in rate).
+    #[serde(default)]
+    pub largest_school_by: String,
     /// The worst level of all verdicts and health checks.
     pub level: Level,
 }

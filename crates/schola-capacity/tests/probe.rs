@@ -115,16 +115,3 @@ fn without_the_disk_benchmark_nothing_is_written() {
     assert!(m.filesystems.iter().all(|f| f.bench.is_none()));
     assert!(m.argon2.verifies_per_sec > 0.0);
 }
-
-/// The figures with the default options, for the record:
-/// `cargo test -p schola-capacity --release --test probe -- --ignored --nocapture`.
-#[test]
-#[ignore = "takes the full default budget; run by hand to measure"]
-fn measure_with_defaults() {
-    let root = tempfile::tempdir().unwrap();
-    let cfg = config(root.path());
-    let t = Instant::now();
-    let m = probe::probe(&cfg, 500, &ProbeOptions::default());
-    eprintln!("{}", serde_json::to_string_pretty(&m).unwrap());
-    eprintln!("probe took {:.1} s", t.elapsed().as_secs_f64());
-}

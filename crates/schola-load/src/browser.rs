@@ -185,10 +185,12 @@ pub async fn start_page(conn: &mut Connection, session: &str) -> Result<(), Fail
     if page.status.as_u16() != 200 {
         return Err(Failure::status("GET /", &page));
     }
-    if !page.body.windows(8).any(|w| w == b"Welcome,") {
+    // the sign-out form is on every page of a signed-in person, in every language
+    const SIGNED_IN: &[u8] = br#"action="/logout""#;
+    if !page.body.windows(SIGNED_IN.len()).any(|w| w == SIGNED_IN) {
         return Err(Failure::protocol(
             "GET /: not the start page",
-            "200 without \"Welcome,\" in the page".into(),
+            "200 without the sign-out form in the page".into(),
         ));
     }
     Ok(())

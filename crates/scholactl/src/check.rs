@@ -113,6 +113,25 @@ fn resource_name(r: Resource) -> &'static str {
     }
 }
 
+/// Headroom in per cent; past 1,000 % the exact figure says nothing more.
+pub fn headroom(h: f64) -> String {
+    if h > 1_000.0 {
+        "> 1,000 %".into()
+    } else {
+        format!("{} %", format::number(h.round()))
+    }
+}
+
+/// What limits the largest school, in words.
+fn bound_words(by: &str) -> &'static str {
+    match by {
+        "storm" => "by the sign-in rate the storm measured",
+        "memory" => "limited by the memory",
+        "connections" => "limited by the web server's connection limit",
+        _ => "by the model's sign-in rate",
+    }
+}
+
 /// The readable report: school, machine, verdicts, health, the largest school.
 pub fn render(c: &Check, colour: bool) -> String {
     let mut out = String::new();
@@ -161,12 +180,13 @@ pub fn render(c: &Check, colour: bool) -> String {
             format::quantity(v.needed),
             format!(
                 "{}{}",
-                format::quantity(v.have),
+                match v.headroom_pct {
+                    None if v.needed.value > 0.0 => "unknown".into(),
+                    _ => format::quantity(v.have),
+                },
                 if v.measured { " (measured)" } else { "" }
             ),
-            v.headroom_pct
-                .map(|h| format!("{} %", format::number(h.round())))
-                .unwrap_or_else(|| "–".into()),
+            v.headroom_pct.map(headroom).unwrap_or_else(|| "–".into()),
             v.action.as_ref().map(Action::to_string).unwrap_or_default(),
         ]);
     }
@@ -201,11 +221,7 @@ pub fn render(c: &Check, colour: bool) -> String {
             .unwrap_or_default();
         out.push_str(&format!(
             "  {}  {}: {}{action}\n",
-            pad(
-                badge(h.level, colour),
-                h.level.as_str().len(),
-                "WARN".len()
-            ),
+            pad(badge(h.level, colour), h.level.as_str().len(), "WARN".len()),
             h.key,
             h.detail
         ));
@@ -223,24 +239,17 @@ pub fn render(c: &Check, colour: bool) -> String {
         ));
     }
     out.push_str(&format!(
-        "\nThis machine holds the 8:00 sign-in of a school of up to {} people ({} of them within {} minutes){}; this school has {}.\n",
+        "\nThis machine holds the 8:00 sign-in of a school of up to {} people ({} of them within {} minutes), {}; this school has {}.\n",
         format::number(c.largest_school as f64),
         format::quantity(schola_capacity::Quantity::new(
             c.profile.storm_share,
             schola_capacity::Unit::Share
         )),
         format::number(c.profile.storm_window_secs / 60.0),
-        if c.storm.is_some() {
-            ", by the measured storm"
-        } else {
-            ", by the model"
-        },
+        bound_words(&c.largest_school_by),
         format::number(c.school.people() as f64),
     ));
-    out.push_str(&format!(
-        "Overall: {}\n",
-        badge(c.level, colour)
-    ));
+    out.push_str(&format!("Overall: {}\n", badge(c.level, colour)));
     out
 }
 
@@ -504,7 +513,10 @@ fn write_fixes(config_path: &Path, fixes: &[(String, String, u64)]) -> Result<Pa
             Some(t) => std::fs::write(&file, t),
             None => std::fs::remove_file(&file),
         };
-        bail!("the fixed configuration does not load ({e}); {} was put back", file.display());
+        bail!(
+            "the fixed configuration does not load ({e}); {} was put back",
+            file.display()
+        );
     }
     Ok(file)
 }

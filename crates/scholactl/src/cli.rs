@@ -44,6 +44,10 @@ pub enum Command {
     Config(ConfigCommand),
     /// Upgrade Schola's packages with apt (as root), after checking that there is disk space
     Upgrade(UpgradeArgs),
+    /// Check whether this machine holds the school's 8:00 morning: measure the machine, model
+    /// the school's load, and say OK / WARN / FAIL per resource with what to do (exit status
+    /// 0 all OK, 1 a warning, 2 a failure, 3 the check could not run)
+    Check(CheckArgs),
     /// Show the database's schema version, or bring it up to date (with a backup first)
     #[command(subcommand)]
     Db(DbCommand),
@@ -212,6 +216,44 @@ pub struct GroupMembersArgs {
 pub enum ConfigCommand {
     /// Load the configuration and its drop-ins and report problems, without starting anything
     Check,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Skip the disk benchmark and measure argon2id for one second only (about 2 s in all)
+    #[arg(long)]
+    pub quick: bool,
+    /// Also run the synthetic 8:00 storm against the running web server, on loopback, with
+    /// temporary accounts removed afterwards; the verdict then uses the measurement
+    #[arg(long)]
+    pub storm: bool,
+    /// How long the storm's sign-ins are spread over, in seconds (it ends at most 30 s later)
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "storm",
+          value_parser = clap::value_parser!(u64).range(5..=300))]
+    pub storm_seconds: u64,
+    /// Run the storm even during school hours (Monday to Friday, 7:00 to 16:00)
+    #[arg(long, requires = "storm")]
+    pub force: bool,
+    /// Apply the fixes the check can make safely (connection and queue limits of the web
+    /// server) in conf.d/50-capacity.toml next to the configuration, and restart schola-web
+    #[arg(long, conflicts_with = "storm")]
+    pub fix: bool,
+    /// Do not store the result (it is stored by default, for the history and the dashboard)
+    #[arg(long)]
+    pub no_save: bool,
+    /// What started the check, stored with it: cli, timer, upgrade or web
+    #[arg(long, hide = true, default_value = "cli")]
+    pub trigger: String,
+    /// Run as a capacity helper: take the admin UI's waiting request of this kind (check, as
+    /// user schola; fix, as root) and do it
+    #[arg(long, hide = true, value_name = "KIND", conflicts_with_all = ["storm", "fix"])]
+    pub run_request: Option<RequestKind>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RequestKind {
+    Check,
+    Fix,
 }
 
 #[derive(Debug, Args)]

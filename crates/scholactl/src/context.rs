@@ -146,18 +146,9 @@ impl NewPassword {
 /// A readable password long enough for the configured policy (groups of four are added when the
 /// minimum length is above the usual 14 characters).
 pub fn generate_password(policy: &PasswordPolicy, login: &str) -> Result<String> {
-    for _ in 0..16 {
-        let mut p = schola_core::token::readable_password();
-        while p.chars().count() < policy.min_length {
-            let more = schola_core::token::readable_password();
-            p.push('-');
-            p.push_str(&more[..4.min(more.len())]);
-        }
-        if policy.check(login, &p).is_ok() {
-            return Ok(p);
-        }
-    }
-    bail!("cannot generate a password that the password policy accepts")
+    Ok(schola_core::directory_admin::generate_password(
+        policy, login,
+    )?)
 }
 
 fn read_password_line() -> Result<String> {

@@ -62,8 +62,35 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
         json: ctx.json,
     };
     drop(store);
-    schola_web::run(cfg, move |started| banner.print(started))
-        .context("cannot start the web server")
+    let check_cfg = cfg.clone();
+    schola_web::run(cfg, move |started| {
+        banner.print(started);
+        // the capacity page has something to show from the start; the daily timer's job on an
+        // appliance
+        std::thread::spawn(move || capacity_check(&check_cfg));
+    })
+    .context("cannot start the web server")
+}
+
+/// One capacity check in the background, stored like the timer's; a failure is only noted.
+fn capacity_check(cfg: &Config) {
+    let run = || -> Result<schola_capacity::Level> {
+        let store = context::open_store(cfg)?;
+        let opts = schola_capacity::check::CheckOptions {
+            version: env!("CARGO_PKG_VERSION").into(),
+            ..Default::default()
+        };
+        let (check, _) = schola_capacity::check::run(cfg, &store, &opts, store.now())?;
+        schola_capacity::check::save(&store, &check, "demo")?;
+        Ok(check.level)
+    };
+    match run() {
+        Ok(level) => output::note(&format!(
+            "capacity check: {} (details on the admin UI's capacity page or with 'scholactl check')",
+            level.as_str().to_uppercase()
+        )),
+        Err(e) => output::note(&format!("the capacity check did not run: {e:#}")),
+    }
 }
 
 /// Makes the demo directory and its configuration, unless they exist; returns the directory as
@@ -340,9 +367,15 @@ impl Banner {
         ));
         t.push_str(&format!("  data         {}\n", self.dir.display()));
         t.push_str(&format!(
-            "  admin CLI    scholactl --config {} user list\n\n",
+            "  admin CLI    scholactl --config {} user list\n",
             self.config.display()
         ));
+        if let Some(url) = started.urls.first() {
+            t.push_str(&format!(
+                "  capacity     {url}admin/capacity (is this machine big enough for the school?)\n"
+            ));
+        }
+        t.push('\n');
         t.push_str("Ctrl-C stops; run the same command again to continue with the same data.\n");
         t
     }

@@ -1,6 +1,7 @@
 //! `scholactl`, the Schola admin command line: parses the command, runs it through schola-core,
 //! and turns any failure into one line `error: …` on stderr and exit status 1.
 
+mod check;
 mod cli;
 mod context;
 mod db;
@@ -21,17 +22,32 @@ use crate::cli::{Cli, Command, ConfigCommand, DbCommand, GroupCommand, UserComma
 use crate::context::Ctx;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `check` exits 1 and 2 for its verdicts, so its usage errors take 3 instead of clap's 2
+        Err(e) if e.use_stderr() && std::env::args().skip(1).any(|a| a == "check") => {
+            let _ = e.print();
+            return ExitCode::from(check::COULD_NOT_RUN);
+        }
+        Err(e) => e.exit(),
+    };
+    // `check` has its own exit statuses: 0 OK, 1 WARN, 2 FAIL, 3 could not run
+    let failed = if matches!(cli.command, Command::Check(_)) {
+        check::COULD_NOT_RUN
+    } else {
+        1
+    };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: {}", one_line(&e));
-            ExitCode::FAILURE
+            ExitCode::from(failed)
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command; returns the exit status.
+fn run(cli: Cli) -> anyhow::Result<u8> {
     let ctx = Ctx {
         config_path: schola_core::Config::locate(cli.config.as_deref()),
         json: cli.json,
@@ -59,8 +75,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db(DbCommand::Migrate) => db::migrate(&ctx),
         Command::Demo(args) => demo::run(&ctx, args),
         Command::Upgrade(args) => upgrade::run(&ctx, args),
+        Command::Check(args) => return check::run(&ctx, args),
         Command::GenerateMan { dir } => write_man_pages(&dir),
     }
+    .map(|()| 0)
 }
 
 /// scholactl.8, scholactl-user.8, scholactl-user-add.8, … (section 8: administration).

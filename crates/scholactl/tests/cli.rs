@@ -956,3 +956,281 @@ fn the_update_helper_acts_only_on_a_valid_request() {
     assert!(!requests.join("request").exists());
     drop(held);
 }
+
+// ---- scholactl check: the capacity self-check -------------------------------------------------
+
+/// Runs `check` with `args`; returns (exit status, stdout, stderr), asserting no panic.
+fn check_run(s: &School, args: &[&str]) -> (i32, String, String) {
+    let out = s.run(args);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// Adds `n` students in one go through the people list's JSON (fast: one process per 25).
+fn add_students(s: &School, n: usize) {
+    std::thread::scope(|scope| {
+        for chunk in 0..n.div_ceil(25) {
+            scope.spawn(move || {
+                for i in chunk * 25..((chunk + 1) * 25).min(n) {
+                    s.ok(&[
+                        "user",
+                        "add",
+                        "--given",
+                        &format!("Kind{i}"),
+                        "--family",
+                        "Test",
+                    ]);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn check_shows_every_resource_and_its_exit_status_follows_the_worst_verdict() {
+    let s = School::new();
+    let (code, table, stderr) = check_run(&s, &["check", "--quick"]);
+    assert!((0..=2).contains(&code), "status {code}: {stderr}\n{table}");
+    for resource in [
+        "sign-in CPU",
+        "page CPU",
+        "memory",
+        "connections",
+        "open files",
+        "disk space",
+        "disk writes",
+        "uplink",
+        "network link",
+    ] {
+        assert!(table.contains(resource), "no {resource}:\n{table}");
+    }
+    assert!(
+        table.contains("This machine holds the 8:00 sign-in of a school of up to"),
+        "{table}"
+    );
+    // the uplink cannot be measured offline and nobody entered it: at least a warning
+    assert!(code >= 1, "the missing uplink must warn:\n{table}");
+    assert!(
+        table.contains("enter the school's uplink bandwidth"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("\x1b["),
+        "no colour when stdout is not a terminal"
+    );
+
+    let out = s.run(&["--json", "check", "--quick"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let level = json["level"].as_str().unwrap();
+    let expected = match level {
+        "ok" => 0,
+        "warn" => 1,
+        "fail" => 2,
+        other => panic!("level {other}"),
+    };
+    assert_eq!(
+        out.status.code(),
+        Some(expected),
+        "exit status follows the level"
+    );
+    assert_eq!(json["school"]["admins"], 1);
+    assert_eq!(json["verdicts"].as_array().unwrap().len(), 9);
+    for f in json["needs"]["figures"].as_array().unwrap() {
+        assert!(!f["formula"].as_str().unwrap().is_empty(), "{f}");
+    }
+    assert!(
+        json["machine"]["argon2"]["verifies_per_sec"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+
+    // both checks were stored, newest first
+    let db = rusqlite::Connection::open(s.database()).unwrap();
+    let n: i64 = db
+        .query_row("SELECT count(*) FROM capacity_checks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+    let (_, _, _) = check_run(&s, &["check", "--quick", "--no-save"]);
+    let n: i64 = db
+        .query_row("SELECT count(*) FROM capacity_checks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2, "--no-save stores nothing");
+
+    // a usage error is not a verdict
+    let (code, _, stderr) = check_run(&s, &["check", "--storm-seconds", "2"]);
+    assert_eq!(code, 3, "{stderr}");
+}
+
+#[test]
+fn check_fix_raises_a_connection_limit_set_too_low() {
+    let s = School::new();
+    let mut cfg = std::fs::read_to_string(&s.config).unwrap();
+    cfg.push_str("\n[web]\nmax_connections = 300\n");
+    std::fs::write(&s.config, cfg).unwrap();
+    add_students(&s, 60); // 61 people × 6 connections > 300
+
+    let out = s.run(&["--json", "check", "--quick", "--no-save"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let conn = json["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["resource"] == "connections")
+        .unwrap()
+        .clone();
+    assert_eq!(conn["level"], "fail", "{conn}");
+    assert_eq!(conn["have"]["value"], 300.0, "{conn}");
+    let action = &conn["action"];
+    assert_eq!(action["kind"], "set_config", "{conn}");
+    assert_eq!(action["key"], "max_connections");
+    let value = action["value"].as_u64().unwrap();
+    assert!(
+        value as f64 >= conn["needed"]["value"].as_f64().unwrap(),
+        "{conn}"
+    );
+    assert_eq!(out.status.code(), Some(2), "a FAIL exits 2");
+
+    let fixed = s.ok(&["check", "--fix"]);
+    assert!(
+        fixed.contains(&format!("set [web] max_connections = {value}")),
+        "{fixed}"
+    );
+    let dropin = std::fs::read_to_string(s.dir.path().join("conf.d/50-capacity.toml")).unwrap();
+    assert!(
+        dropin.contains(&format!("max_connections = {value}")),
+        "{dropin}"
+    );
+    s.ok(&["config", "check"]);
+
+    let out = s.run(&["--json", "check", "--quick", "--no-save"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let conn = json["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["resource"] == "connections")
+        .unwrap()
+        .clone();
+    assert_ne!(conn["level"], "fail", "fixed: {conn}");
+    assert_eq!(conn["have"]["value"], value as f64);
+}
+
+#[test]
+fn the_fix_helper_refuses_a_fix_the_check_does_not_propose() {
+    let s = School::new();
+    let dir = s.dir.path().join("state/capacity-request");
+    std::fs::create_dir_all(&dir).unwrap();
+    // a value in range, but nothing proposes it for this small school
+    std::fs::write(dir.join("fix"), "web.max_connections=777\n").unwrap();
+    let (code, _, stderr) = check_run(&s, &["check", "--run-request", "fix"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("is not what the check proposes now"),
+        "{stderr}"
+    );
+    assert!(!s.dir.path().join("conf.d/50-capacity.toml").exists());
+    assert!(!dir.join("fix").exists(), "the request was taken");
+    // and a key that is not a load limit never gets that far
+    std::fs::write(dir.join("fix"), "paths.state_dir=1\n").unwrap();
+    let (code, _, stderr) = check_run(&s, &["check", "--run-request", "fix"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("cannot be changed from the capacity page"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_storm_measures_the_running_server_and_removes_its_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let demo_dir = dir.path().join("demo");
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_scholactl"))
+        .env_remove("SCHOLA_CONFIG")
+        .args(["demo", "--dir"])
+        .arg(&demo_dir)
+        .args(["--listen", &listen])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::net::TcpStream::connect(&listen).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo did not start"
+        );
+        if let Ok(Some(status)) = demo.try_wait() {
+            panic!("the demo ended: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _demo = Kill(demo);
+    let s = School {
+        config: demo_dir.join("schola.toml"),
+        dir,
+    };
+    let people_before = s.people().len();
+    let (code, table, stderr) = check_run(
+        &s,
+        &[
+            "check",
+            "--storm",
+            "--force",
+            "--storm-seconds",
+            "5",
+            "--quick",
+        ],
+    );
+    assert!((0..=2).contains(&code), "status {code}: {stderr}\n{table}");
+    assert!(table.contains("Measured storm:"), "{table}\n{stderr}");
+    assert!(
+        table.contains("(measured)"),
+        "the sign-in verdict uses it:\n{table}"
+    );
+    assert!(
+        table.contains("by the sign-in rate the storm measured") || table.contains("limited by"),
+        "{table}"
+    );
+    assert!(stderr.contains("removed the storm's"), "{stderr}");
+    let people = s.people();
+    assert_eq!(
+        people.len(),
+        people_before,
+        "the temporary accounts are gone"
+    );
+    assert!(
+        logins(&people)
+            .iter()
+            .all(|l| !l.starts_with("capacity-storm-")),
+        "no storm account left"
+    );
+    let db = rusqlite::Connection::open(demo_dir.join("state/schola.db")).unwrap();
+    let stored: String = db
+        .query_row(
+            "SELECT result FROM capacity_checks WHERE trigger = 'storm' ORDER BY at DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let check: Value = serde_json::from_str(&stored).unwrap();
+    let storm = &check["storm"];
+    assert!(storm["people"].as_u64().unwrap() >= 50, "{storm}");
+    assert_eq!(storm["errors"], 0, "no error but the waiting room: {storm}");
+    assert!(storm["signins_per_sec"].as_f64().unwrap() > 0.0, "{storm}");
+}
