@@ -149,6 +149,7 @@ const SOURCES: &[&str] = &[
     "config",
     "constant",
     "storm",
+    "model",
 ];
 const HEALTH: &[&str] = &[
     "disk-free",
@@ -160,44 +161,68 @@ const HEALTH: &[&str] = &[
     "services",
     "limits-hit",
 ];
-/// Figure keys of `schola_capacity::Needs` with a translated name; others show their key.
+/// Figure keys of `schola_capacity::model::needs`, in its order, each with a translated name
+/// (`capacity-figure-<key>`); a test runs the model and fails on a key missing here.
 const FIGURES: &[&str] = &[
+    "people",
+    "active_people",
     "signin_rate",
+    "cpu_scale",
     "signin_cpu",
     "request_rate",
     "request_cpu",
-    "memory",
     "connections",
     "open_files",
-    "active_people",
-    "disk_space",
+    "memory",
     "disk_growth_per_day",
-    "disk_write",
+    "disk_space_year",
+    "disk_write_rate",
+    "commit_rate",
     "uplink",
     "network",
-    "sessions",
 ];
-/// Input keys (besides the profile's fields and the figures) with a translated name.
+/// Input keys of the model's formulas besides the profile's fields (`capacity-input-<key>`).
+/// Figures that feed later ones are here too: in a formula they read as a lower-case noun
+/// ("people × …"), not as a heading.
 const INPUTS: &[&str] = &[
+    // the school (the directory) and figures used as inputs
     "people",
     "students",
     "teachers",
     "staff",
     "admins",
     "active_people",
+    "signin_rate",
+    "cpu_scale",
+    "request_rate",
+    "connections",
+    "disk_growth_per_day",
+    // the machine (probe, config) and the calibration
     "cores",
     "verifies_per_sec",
-    "verify_ms",
-    "memory_total",
+    "memory_kib",
+    "iterations",
+    "calibration_verify_ms",
+    "calibration_argon2_work",
+    "signin_overhead_ms",
+    "request_cpu_ms",
+    "open_files_headroom",
+    // memory
+    "os_baseline",
+    "web_baseline",
+    "hash_threads",
+    "argon2_memory",
     "workers",
-    "max_connections",
-    "signin_rate",
-    "request_rate",
-    "disk_used",
-    "disk_size",
-    "disk_free",
-    "fsyncs_per_sec",
-    "seq_write",
+    "per_worker",
+    "per_connection",
+    "per_session",
+    "per_drive",
+    "mail_connections_per_person",
+    "per_mail_connection",
+    // disk
+    "busiest_hour_share",
+    "commits_per_signin",
+    "session_touches_per_minute",
 ];
 
 fn dashed(key: &str) -> String {
@@ -313,20 +338,26 @@ fn numbers(t: &Tr, v: &Verdict) -> String {
 }
 
 /// A formula with its input keys replaced by their names: `people × storm_share` reads
-/// "people × People who sign in during the storm".
+/// "people × People who sign in during the storm". Its numbers are written the model's way
+/// (`3,600`) and are shown in the page's language, as `3,600` reads 3.6 to a German admin.
 fn formula_text(t: &Tr, formula: &str, inputs: &[schola_capacity::Input]) -> String {
     let mut out = String::with_capacity(formula.len() * 2);
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String| {
         if inputs.iter().any(|i| i.key == *word) {
             out.push_str(&input_name(t, word));
+        } else if let Some(n) = grouped_integer(word) {
+            out.push_str(&t.number(n));
         } else {
             out.push_str(word);
         }
         word.clear();
     };
-    for c in formula.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' {
+    let mut chars = formula.chars().peekable();
+    while let Some(c) = chars.next() {
+        let in_number = !word.is_empty() && word.chars().all(|w| w.is_ascii_digit() || w == ',');
+        let grouping = c == ',' && in_number && chars.peek().is_some_and(char::is_ascii_digit);
+        if c.is_ascii_alphanumeric() || c == '_' || grouping {
             word.push(c);
         } else {
             flush(&mut word, &mut out);
@@ -335,6 +366,25 @@ fn formula_text(t: &Tr, formula: &str, inputs: &[schola_capacity::Input]) -> Str
     }
     flush(&mut word, &mut out);
     out
+}
+
+/// `3,600` or `60` as a number; `None` for anything else (`1,00`, `a_b`, the `00` of `8:00`).
+fn grouped_integer(word: &str) -> Option<i64> {
+    let mut groups = word.split(',');
+    let first = groups.next()?;
+    if first.len() > 1 && first.starts_with('0') {
+        return None;
+    }
+    let well_formed = !first.is_empty()
+        && first.len() <= 3
+        && first.chars().all(|c| c.is_ascii_digit())
+        && groups.all(|g| g.len() == 3 && g.chars().all(|c| c.is_ascii_digit()));
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_digit());
+    if well_formed || plain {
+        word.replace(',', "").parse().ok()
+    } else {
+        None
+    }
 }
 
 // --- the banner on every admin page --------------------------------------------------------
@@ -1908,6 +1958,152 @@ mod tests {
             formula_text(&t, "a_b + 2", &[]),
             "a_b + 2",
             "unknown words stay"
+        );
+        let de = Tr::new(Language::De);
+        assert_eq!(
+            formula_text(&de, "people ÷ 1,000 × 60 at 8:00, 1,00", &[input("people")]),
+            "Personen ÷ 1.000 × 60 at 8:00, 1,00",
+            "numbers in the page's language; times and odd groups stay"
+        );
+    }
+
+    /// A four-core machine with 16 GiB, as the probe would describe it.
+    fn machine() -> schola_capacity::Machine {
+        use schola_capacity::probe::{
+            Argon2Bench, ConfiguredLimits, Filesystem, Limit, Memory, Nic, OpenFiles,
+        };
+        const GIB: u64 = 1 << 30;
+        schola_capacity::Machine {
+            hostname: "schola".into(),
+            cpu_model: "test CPU".into(),
+            cores: 4,
+            argon2: Argon2Bench {
+                memory_kib: 19_456,
+                iterations: 2,
+                parallelism: 1,
+                verifies_per_sec: 260.0,
+                verify_ms: 15.4,
+                threads: 4,
+                seconds: 2.0,
+            },
+            memory: Memory {
+                total: 16 * GIB,
+                available: 12 * GIB,
+                swap_total: 0,
+                swap_free: 0,
+                cgroup_limited: false,
+            },
+            filesystems: vec![Filesystem {
+                role: "files".into(),
+                path: "/srv/schola".into(),
+                mount_point: "/srv".into(),
+                fs_type: "ext4".into(),
+                size: 500 * GIB,
+                free: 400 * GIB,
+                used: 100 * GIB,
+                bench: None,
+            }],
+            nics: vec![Nic {
+                name: "eno1".into(),
+                speed_mbit: Some(1_000),
+                up: true,
+            }],
+            open_files: OpenFiles {
+                soft: 1_024,
+                hard: 524_288,
+                system_max: Some(1_000_000),
+                web: 65_536,
+            },
+            limits: ConfiguredLimits {
+                web_workers: 4,
+                web_max_connections: 13_000,
+                web_max_connections_per_client: 64,
+                web_in_flight: 256,
+                web_signins_waiting: 1_024,
+                web_hash_threads: 4,
+                all: vec![Limit {
+                    key: "web.max_connections".into(),
+                    value: 13_000,
+                    source: "derived".into(),
+                }],
+            },
+            oom_kills: Some(0),
+            uptime_secs: Some(86_400),
+        }
+    }
+
+    /// Every figure and input the model produces has a name in every language, so a key added
+    /// to the model without one fails here rather than showing `snake_case` on the page.
+    #[test]
+    fn every_key_of_the_model_has_a_name() {
+        let school = schola_capacity::SchoolSize {
+            students: 1_700,
+            teachers: 150,
+            staff: 20,
+            admins: 3,
+        };
+        let needs = schola_capacity::model::needs(&school, &Profile::default(), &machine());
+        assert!(needs.figures.len() >= 16, "{} figures", needs.figures.len());
+        for lang in Language::ALL {
+            let t = Tr::new(*lang);
+            for f in &needs.figures {
+                let name = figure_name(&t, &f.key);
+                assert!(
+                    FIGURES.contains(&f.key.as_str()) && !name.starts_with("capacity-"),
+                    "{lang}: figure {} has no name ({name})",
+                    f.key
+                );
+                for i in &f.inputs {
+                    // English may name `students` "students": the key must be known, not
+                    // differently spelt
+                    let known = INPUTS.contains(&i.key.as_str())
+                        || FIELDS.iter().any(|field| field.key == i.key);
+                    let name = input_name(&t, &i.key);
+                    assert!(
+                        known && !name.starts_with("capacity-") && !name.contains('_'),
+                        "{lang}: input {} of {} has no name ({name})",
+                        i.key,
+                        f.key
+                    );
+                    let source = known_word(&t, "capacity-source", &i.source, SOURCES);
+                    assert!(
+                        SOURCES.contains(&i.source.as_str()) && !source.starts_with("capacity-"),
+                        "{lang}: source {} of {} has no name",
+                        i.source,
+                        i.key
+                    );
+                }
+            }
+        }
+        // no table holds a key the model no longer produces
+        let produced = |k: &&str| {
+            needs.figures.iter().any(|f| {
+                f.key == *k
+                    || f.inputs
+                        .iter()
+                        .any(|i| i.key == *k && FIELDS.iter().all(|field| field.key != *k))
+            })
+        };
+        let stale: Vec<_> = FIGURES
+            .iter()
+            .chain(INPUTS)
+            .filter(|k| !produced(k))
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "keys the model does not produce: {stale:?}"
+        );
+
+        // a German admin reads every formula without a raw key
+        let de = Tr::new(Language::De);
+        for f in &needs.figures {
+            let text = formula_text(&de, &f.formula, &f.inputs);
+            assert!(!text.contains('_'), "{}: {text}", f.key);
+        }
+        let write = needs.get("disk_write_rate").unwrap();
+        assert_eq!(
+            formula_text(&de, &write.formula, &write.inputs),
+            "Datenzuwachs je Tag × Anteil der Tagesdaten in der vollsten Stunde ÷ 3.600"
         );
     }
 
