@@ -728,12 +728,12 @@ pub fn needs(school: &SchoolSize, profile: &Profile, machine: &Machine) -> Needs
             ),
         ],
     );
+    // at home or in school, every active person's traffic passes the server's own link
     b.add(
         "network",
         bandwidth,
         BitsPerSecond,
-        "active_people × bandwidth_per_person (at home or in school, every active person's \
-         traffic passes the server's link)",
+        "active_people × bandwidth_per_person",
         vec![
             b.model("active_people"),
             input(

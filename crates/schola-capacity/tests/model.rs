@@ -191,7 +191,7 @@ fn small_school_on_the_small_machine() {
             disk_write_rate            68 KiB/s  = disk_growth_per_day × busiest_hour_share ÷ 3,600
             commit_rate                   2.6/s  = signin_rate × commits_per_signin + active_people × session_touches_per_minute ÷ 60
             uplink                    29 Mbit/s  = active_people × bandwidth_per_person
-            network                   29 Mbit/s  = active_people × bandwidth_per_person (at home or in school, every active person's traffic passes the server's link)
+            network                   29 Mbit/s  = active_people × bandwidth_per_person
 
             OK   signin-cpu   needed 0.20/s, have 94/s, headroom 46,851 %
             OK   request-cpu  needed 0.0019 cores, have 2 cores, headroom 107,217 %
@@ -230,7 +230,7 @@ fn medium_school_on_the_medium_machine() {
             disk_write_rate           242 KiB/s  = disk_growth_per_day × busiest_hour_share ÷ 3,600
             commit_rate                    10/s  = signin_rate × commits_per_signin + active_people × session_touches_per_minute ÷ 60
             uplink                   115 Mbit/s  = active_people × bandwidth_per_person
-            network                  115 Mbit/s  = active_people × bandwidth_per_person (at home or in school, every active person's traffic passes the server's link)
+            network                  115 Mbit/s  = active_people × bandwidth_per_person
 
             OK   signin-cpu   needed 0.80/s, have 188/s, headroom 23,376 %
             OK   request-cpu  needed 0.0074 cores, have 4 cores, headroom 53,652 %
@@ -269,7 +269,7 @@ fn large_school_on_the_large_machine() {
             disk_write_rate           605 KiB/s  = disk_growth_per_day × busiest_hour_share ÷ 3,600
             commit_rate                    26/s  = signin_rate × commits_per_signin + active_people × session_touches_per_minute ÷ 60
             uplink                   287 Mbit/s  = active_people × bandwidth_per_person
-            network                  287 Mbit/s  = active_people × bandwidth_per_person (at home or in school, every active person's traffic passes the server's link)
+            network                  287 Mbit/s  = active_people × bandwidth_per_person
 
             OK   signin-cpu   needed 2/s, have 376/s, headroom 18,680 %
             OK   request-cpu  needed 0.019 cores, have 8 cores, headroom 42,902 %
@@ -309,7 +309,7 @@ fn large_school_on_the_small_machine() {
             disk_write_rate           605 KiB/s  = disk_growth_per_day × busiest_hour_share ÷ 3,600
             commit_rate                    26/s  = signin_rate × commits_per_signin + active_people × session_touches_per_minute ÷ 60
             uplink                   287 Mbit/s  = active_people × bandwidth_per_person
-            network                  287 Mbit/s  = active_people × bandwidth_per_person (at home or in school, every active person's traffic passes the server's link)
+            network                  287 Mbit/s  = active_people × bandwidth_per_person
 
             OK   signin-cpu   needed 2/s, have 94/s, headroom 4,595 %
             OK   request-cpu  needed 0.019 cores, have 2 cores, headroom 10,650 %

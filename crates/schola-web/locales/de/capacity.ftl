@@ -294,3 +294,6 @@ capacity-report-upgrade-none = Keine: diese Maschine trägt den Schulmorgen mit 
 capacity-report-profile = Verwendetes Fernunterrichtsprofil
 capacity-report-date = Datum
 capacity-report-version = Schola-Version
+
+# what the machine has, when it could not be measured (uplink not entered, link speed not reported)
+capacity-unknown = unbekannt

@@ -294,3 +294,6 @@ capacity-report-upgrade-none = None: this machine holds the school's morning wit
 capacity-report-profile = Distance-learning profile used
 capacity-report-date = Date
 capacity-report-version = Schola version
+
+# what the machine has, when it could not be measured (uplink not entered, link speed not reported)
+capacity-unknown = unknown

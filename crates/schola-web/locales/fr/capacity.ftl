@@ -294,3 +294,6 @@ capacity-report-upgrade-none = Aucune : cette machine tient la matinée de l'éc
 capacity-report-profile = Profil d'enseignement à distance utilisé
 capacity-report-date = Date
 capacity-report-version = Version de Schola
+
+# what the machine has, when it could not be measured (uplink not entered, link speed not reported)
+capacity-unknown = inconnu

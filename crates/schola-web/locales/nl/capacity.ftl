@@ -294,3 +294,6 @@ capacity-report-upgrade-none = Geen: deze machine kan de schoolochtend aan met h
 capacity-report-profile = Gebruikt afstandsonderwijsprofiel
 capacity-report-date = Datum
 capacity-report-version = Schola-versie
+
+# what the machine has, when it could not be measured (uplink not entered, link speed not reported)
+capacity-unknown = onbekend

@@ -54,20 +54,44 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 // --- numbers and units in the page's language ---------------------------------------------
 
-/// A number as the page's language writes it: digit grouping, one decimal below 10.
+/// A number as the page's language writes it: digit grouping, one decimal below 10, two
+/// significant digits below 1 (`0,017`), so a small need does not read as nothing.
 pub(crate) fn decimal(t: &Tr, v: f64) -> String {
     if !v.is_finite() {
         return "∞".into();
     }
+    let local = |s: String| match t.lang {
+        Language::En => s,
+        _ => s.replace('.', ","),
+    };
+    if v != 0.0 && v.abs() < 1.0 {
+        let digits = ((-v.abs().log10().floor()) as usize + 1).min(6);
+        return local(format!("{v:.digits$}"));
+    }
     let tenths = (v * 10.0).round();
     if v.abs() < 10.0 && tenths % 10.0 != 0.0 {
-        let s = format!("{:.1}", tenths / 10.0);
-        return match t.lang {
-            Language::En => s,
-            _ => s.replace('.', ","),
-        };
+        return local(format!("{:.1}", tenths / 10.0));
     }
     t.number(v.round() as i64)
+}
+
+/// Headroom in per cent; past 1,000 % the exact figure says nothing more.
+fn headroom_text(t: &Tr, h: f64) -> String {
+    if h > 1_000.0 {
+        format!("> {}", t.number(1_000))
+    } else {
+        decimal(t, h.round())
+    }
+}
+
+/// What the machine has; "unknown" when it could not be measured (no headroom although
+/// something is needed: the uplink not entered, a link speed not reported).
+fn have_text(t: &Tr, v: &Verdict) -> String {
+    if v.headroom_pct.is_none() && v.needed.value > 0.0 {
+        t.t("capacity-unknown")
+    } else {
+        quantity(t, v.have)
+    }
 }
 
 /// A count with a plural unit (`2 cores`, `1 Tag`); fractions take the "other" form.
@@ -320,14 +344,14 @@ pub(crate) fn action_text(t: &Tr, a: &Action) -> String {
 
 /// "needed X, have Y, headroom Z %".
 fn numbers(t: &Tr, v: &Verdict) -> String {
-    let (needed, have) = (quantity(t, v.needed), quantity(t, v.have));
+    let (needed, have) = (quantity(t, v.needed), have_text(t, v));
     match v.headroom_pct {
         Some(h) => t.targs(
             "capacity-numbers",
             &[
                 ("needed", needed),
                 ("have", have),
-                ("headroom", decimal(t, h.round())),
+                ("headroom", headroom_text(t, h)),
             ],
         ),
         None => t.targs(
@@ -840,7 +864,7 @@ fn bar_list(t: &Tr, c: &Check) -> Vec<svg::Bar> {
             have: v.have.value,
             level: v.level,
             needed_text: quantity(t, v.needed),
-            have_text: quantity(t, v.have),
+            have_text: have_text(t, v),
             level_text: t.t(level_key(v.level)),
         })
         .collect()
@@ -1571,9 +1595,9 @@ fn report(t: &Tr, school: &str, c: &Check, now: i64) -> pdf::Report {
                     resource_name(t, v.resource),
                     t.t(level_key(v.level)),
                     quantity(t, v.needed),
-                    quantity(t, v.have),
+                    have_text(t, v),
                     v.headroom_pct
-                        .map(|h| t.t1("capacity-unit-percent", "n", &decimal(t, h.round())))
+                        .map(|h| t.t1("capacity-unit-percent", "n", &headroom_text(t, h)))
                         .unwrap_or_default(),
                     v.action
                         .as_ref()
