@@ -198,6 +198,34 @@ def main():
         if "systemd is not running" in page:
             fail("the services page cannot reach systemd on the appliance")
         ok("the services page shows schola-web running, as systemd reports it")
+        # the capacity check: "check now" on the capacity page leaves a request, the path unit
+        # starts the hardened schola-check.service as user schola, and the result is shown
+        vm.run("systemctl is-enabled schola-check.timer schola-check.path "
+               "schola-capacity-fix.path")
+        token = b.csrf("/admin/capacity")
+        status, _, text, _ = b.request("POST", "/admin/capacity/check", {"csrf": token})
+        if status not in (200, 303):
+            fail(f"'check now' was refused (HTTP {status}): {text[:400]}")
+        page = ""
+        for _ in range(90):
+            _, _, page, _ = b.request("GET", "/admin/capacity")
+            if 'id="overall"' in page:
+                break
+            time.sleep(2)
+        else:
+            _, log = vm.run("journalctl -u schola-check.service --no-pager | tail -n 20",
+                            check=False)
+            fail("no capacity check appeared on the capacity page within 3 minutes: " + log)
+        _, result = vm.run("systemctl show -p Result --value schola-check.service")
+        if "success" not in result:
+            fail(f"schola-check.service did not succeed: {result!r}")
+        if 'id="verdict-' not in page or "<svg" not in page:
+            fail("the capacity page shows no verdicts or no bars: " + page[:600])
+        status, headers, pdf, _ = b.request("GET", "/admin/capacity/report.pdf")
+        if status != 200 or not pdf.startswith("%PDF-"):
+            fail(f"the readiness report is not a PDF (HTTP {status})")
+        ok("'check now' ran the capacity check through its hardened unit; verdicts, bars and "
+           "the PDF report are shown")
         status, _ = vm.run("for i in $(seq 20); do grep -q 'setup code' "
                            "/run/issue.d/50-schola.issue || break; sleep 1; done; "
                            "! grep -q 'setup code' /run/issue.d/50-schola.issue", check=False)

@@ -377,11 +377,11 @@ fn run_check_request(ctx: &Ctx) -> Result<u8> {
     };
     let store = ctx.store(&cfg)?;
     let version = env!("CARGO_PKG_VERSION");
-    // the first check of a new version is the one schola-web's postinst started
     let upgraded = cap::latest(&store)?.is_some_and(|c| c.version != version);
-    let trigger = match (asked, upgraded) {
-        (true, _) => "web",
-        (false, true) => "upgrade",
+    // the first check of a new version is the one schola-web's postinst asked for
+    let trigger = match (upgraded, asked) {
+        (true, _) => "upgrade",
+        (false, true) => "web",
         (false, false) => "timer",
     };
     let (check, notes) = cap::run(&cfg, &store, &options(false), store.now())?;
