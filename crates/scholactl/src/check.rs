@@ -411,7 +411,7 @@ fn fix(ctx: &Ctx, only: Option<CapacityRequest>) -> Result<u8> {
     let out = Command::new(exe)
         .arg("--config")
         .arg(&ctx.config_path)
-        .args(["--json", "check", "--quick", "--trigger", "fix"])
+        .args(["--json", "check", "--quick", "--no-save"])
         .output()
         .context("cannot run the check")?;
     let check: Check = serde_json::from_slice(&out.stdout).map_err(|e| {
