@@ -15,10 +15,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use schola_capacity::probe::{Argon2Bench, ConfiguredLimits, Machine, Memory, OpenFiles};
+use schola_capacity::model;
+use schola_capacity::probe::{Machine, ProbeOptions};
 use schola_capacity::profile::Profile;
 use schola_core::Config;
-use schola_core::limits::Limits;
 use schola_core::password::hash_password;
 use schola_load::{StormReport, StormSpec, run_storm};
 use serde::{Deserialize, Serialize};
@@ -90,150 +90,39 @@ struct Prediction {
     model: String,
 }
 
-/// `schola-bench capacity-probe` (hidden): the probe and the model, run inside the size's
-/// control group so that they see what the server sees.
+/// `schola-bench capacity-probe` (hidden): the capacity check's own probe and model, run
+/// inside the size's control group so that they see what the server sees.
 pub fn probe(args: &ProbeArgs) -> Result<bool> {
     let cfg = Config::load(&args.config)?;
-    let cores = standin::cores();
-    let argon2 = standin::argon2_bench(cfg.auth.argon2, cores, PROBE_SECONDS)?;
-    let machine = machine(&cfg, cores, argon2);
+    let opts = ProbeOptions {
+        argon2_seconds: PROBE_SECONDS,
+        disk_bench: false,
+        ..ProbeOptions::default()
+    };
+    let machine = schola_capacity::probe::probe(&cfg, 0, &opts);
     let profile = Profile {
         storm_window_secs: args.window as f64,
         storm_share: STORM_SHARE,
         ..Profile::default()
     };
+    let bounds = model::school_bounds(&machine, &profile);
     let out = Prediction {
-        signin_capacity: standin::signin_capacity(&machine),
-        largest_school: standin::largest_school(&machine, &profile),
-        model: standin::MODEL.into(),
+        signin_capacity: model::signin_capacity(&machine),
+        // the storm runs schola-web alone: the memory bound, which counts the planned file and
+        // mail services beside it, is reported but not what the storm can confirm
+        largest_school: bounds.signin.min(bounds.connections),
+        model: format!(
+            "schola-capacity: sign-in bound {}, connection bound {}, memory bound {} (with the \
+             planned file and mail services), utilisation target {:.2}",
+            count(bounds.signin as u64),
+            count(bounds.connections as u64),
+            count(bounds.memory as u64),
+            model::utilisation_target(&machine)
+        ),
         machine,
     };
     println!("{}", serde_json::to_string(&out)?);
     Ok(true)
-}
-
-/// The machine as the capacity check describes it; what the storm does not depend on (disks,
-/// network cards) is left empty.
-fn machine(cfg: &Config, cores: usize, argon2: Argon2Bench) -> Machine {
-    let ram = schola_core::limits::memory_bytes().unwrap_or(0);
-    let limit = cgroup_memory_limit();
-    let total = limit.map_or(ram, |l| l.min(ram));
-    let limits = Limits::derive_for(cfg, cores, total, 0);
-    let (soft, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .unwrap_or((0, 0));
-    Machine {
-        hostname: String::new(),
-        cpu_model: cpu_model().unwrap_or_default(),
-        cores,
-        argon2,
-        memory: Memory {
-            total,
-            available: total,
-            swap_total: 0,
-            swap_free: 0,
-            cgroup_limited: limit.is_some_and(|l| l < ram),
-        },
-        filesystems: Vec::new(),
-        nics: Vec::new(),
-        open_files: OpenFiles {
-            soft,
-            hard,
-            system_max: None,
-            web: hard,
-        },
-        limits: ConfiguredLimits {
-            web_workers: limits.workers,
-            web_max_connections: limits.max_connections,
-            web_max_connections_per_client: limits.max_connections_per_client,
-            web_in_flight: limits.in_flight,
-            web_signins_waiting: limits.signins_waiting,
-            web_hash_threads: limits.hash_threads,
-            all: Vec::new(),
-        },
-        oom_kills: None,
-        uptime_secs: None,
-    }
-}
-
-fn cpu_model() -> Option<String> {
-    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("model name"))?;
-    Some(line.split_once(':')?.1.trim().to_string())
-}
-
-/// This process's memory limit (v2 `memory.max`, v1 `memory.limit_in_bytes`).
-fn cgroup_memory_limit() -> Option<u64> {
-    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    let read = |p: String| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
-    for line in own.lines() {
-        let mut f = line.splitn(3, ':');
-        let (_, list, path) = (f.next()?, f.next()?, f.next()?);
-        if list.is_empty() {
-            if let Some(v) = read(format!("/sys/fs/cgroup{path}/memory.max")) {
-                return Some(v);
-            }
-        } else if list.split(',').any(|c| c == "memory") {
-            return read(format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"));
-        }
-    }
-    None
-}
-
-/// Stand-ins for `schola_capacity::probe::{cores, argon2_bench}` and
-/// `schola_capacity::model::{signin_capacity, largest_school}`, written in parallel by their
-/// owners; same signatures, so switching is a change of imports.
-mod standin {
-    use std::time::{Duration, Instant};
-
-    use anyhow::{Context as _, Result};
-    use schola_capacity::probe::{Argon2Bench, Machine};
-    use schola_capacity::profile::Profile;
-    use schola_core::config::Argon2Config;
-    use schola_core::password::{hash_password, verify_password};
-
-    use crate::server::PASSWORD;
-    use crate::verify::verify_rate;
-
-    pub const MODEL: &str = "stand-in in schola-bench (verifies/s × 0.85)";
-
-    /// Cores this process may use; the standard library respects a cgroup's CPU quota
-    /// (rounded down, at least 1) and the CPU set.
-    pub fn cores() -> usize {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    }
-
-    pub fn argon2_bench(argon: Argon2Config, cores: usize, seconds: f64) -> Result<Argon2Bench> {
-        let hash = hash_password(argon, PASSWORD).context("cannot hash for the argon2id bench")?;
-        let t0 = Instant::now();
-        verify_password(&hash, PASSWORD);
-        let verify_ms = t0.elapsed().as_secs_f64() * 1000.0;
-        let r = verify_rate(
-            argon,
-            &hash,
-            PASSWORD,
-            cores,
-            Duration::from_secs_f64(seconds),
-        )?;
-        Ok(Argon2Bench {
-            memory_kib: argon.memory_kib,
-            iterations: argon.iterations,
-            parallelism: argon.parallelism,
-            verifies_per_sec: r.rate(),
-            verify_ms,
-            threads: cores,
-            seconds: r.elapsed.as_secs_f64(),
-        })
-    }
-
-    /// Sign-ins per second: the verify rate less TLS, the form and the start page.
-    pub fn signin_capacity(machine: &Machine) -> f64 {
-        machine.argon2.verifies_per_sec * 0.85
-    }
-
-    pub fn largest_school(machine: &Machine, profile: &Profile) -> usize {
-        let share = profile.storm_share.max(0.01);
-        (signin_capacity(machine) * profile.storm_window_secs / share).floor() as usize
-    }
 }
 
 /// One storm of the search.

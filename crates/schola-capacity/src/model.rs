@@ -110,9 +110,11 @@ pub const STUDENT_SHARE: f64 = 0.9;
 pub const P99_TARGET_SECS: f64 = 2.0;
 
 /// The utilisation the queueing estimate may give at most: a real storm also meets other load
-/// on the machine (a cron job, an admin's backup, the page requests of those already in), and
-/// at 0.99 a few per cent more of it would break the target.
-pub const MAX_UTILISATION: f64 = 0.95;
+/// on the machine (a cron job, an admin's backup, the page requests of those already in, the
+/// TLS handshakes queueing beside the hash threads). Measured by `scripts/bench
+/// capacity-accuracy`: storms met the 2 s p99 target up to 0.86–0.90 of the saturated sign-in
+/// rate (half a core: 30.1 of 33/s; one core: passed at 57 and failed at 62 of 66/s).
+pub const MAX_UTILISATION: f64 = 0.88;
 
 /// … and at least (a machine this slow fails the target anyway).
 pub const MIN_UTILISATION: f64 = 0.5;
