@@ -10,13 +10,11 @@
 //! The fix helper trusts nothing in the file: the key must be one of [`FIXABLE`] and the value
 //! within its range, or the request is refused and removed.
 
-use std::fs::{self, OpenOptions};
-use std::io::{Read as _, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::updates::{take_request_file, write_request_file};
 
 /// Longest request file accepted.
 const MAX_REQUEST: u64 = 128;
@@ -130,32 +128,12 @@ impl RequestDir {
 
     /// The web side: leaves a request. Refused while one of the same kind is waiting.
     pub fn write(&self, req: &CapacityRequest) -> Result<()> {
-        let path = self.dir.join(req.file());
-        let what = |e| Error::io(format!("cannot write {}", path.display()), e);
-        if !self.dir.is_dir() {
-            fs::DirBuilder::new()
-                .mode(0o700)
-                .create(&self.dir)
-                .map_err(what)?;
-        }
-        if path.exists() {
-            return Err(Error::Invalid(
-                "a request of this kind is already waiting; try again in a minute".into(),
-            ));
-        }
-        let tmp = self.dir.join(format!(".{}.tmp", req.file()));
-        let _ = fs::remove_file(&tmp);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
-            .open(&tmp)
-            .map_err(what)?;
-        f.write_all(format!("{}\n", req.line()).as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(what)?;
-        fs::rename(&tmp, &path).map_err(what)
+        write_request_file(
+            &self.dir,
+            req.file(),
+            &req.line(),
+            "a request of this kind is already waiting; try again in a minute",
+        )
     }
 
     /// The helper's side: takes (reads and removes) the waiting request of this kind. The file
@@ -163,43 +141,17 @@ impl RequestDir {
     /// regular file and hold exactly one valid request.
     pub fn take(&self, check: bool) -> Result<Option<CapacityRequest>> {
         let file = if check { "check" } else { "fix" };
-        let path = self.dir.join(file);
-        let what = |e| {
-            Error::io(
-                format!("cannot read the capacity request {}", path.display()),
-                e,
-            )
-        };
-        let mut f = match OpenOptions::new()
-            .read(true)
-            .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
-            .open(&path)
-        {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                let _ = fs::remove_file(&path);
-                return Err(what(e));
-            }
-        };
-        let meta = f.metadata().map_err(what)?;
-        let mut text = String::new();
-        let read = if meta.is_file() && meta.len() <= MAX_REQUEST {
-            (&mut f)
-                .take(MAX_REQUEST)
-                .read_to_string(&mut text)
-                .map(|_| ())
-        } else {
-            Ok(())
-        };
-        fs::remove_file(&path).map_err(what)?;
-        read.map_err(what)?;
-        CapacityRequest::parse(file, &text).map(Some)
+        match take_request_file(&self.dir.join(file), MAX_REQUEST, "the capacity request")? {
+            None => Ok(None),
+            Some(text) => CapacityRequest::parse(file, &text).map(Some),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]

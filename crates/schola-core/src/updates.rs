@@ -137,31 +137,12 @@ impl UpdatePaths {
 
     /// The web side: asks the helper for `action`. Refused while a request is waiting.
     pub fn write_request(&self, action: Action) -> Result<()> {
-        let what = |e| Error::io(format!("cannot write {}", self.request().display()), e);
-        if !self.request_dir.is_dir() {
-            fs::DirBuilder::new()
-                .mode(0o700)
-                .create(&self.request_dir)
-                .map_err(what)?;
-        }
-        if self.request().exists() {
-            return Err(Error::Invalid(
-                "a request is already waiting for the update helper".into(),
-            ));
-        }
-        let tmp = self.request_dir.join(".request.tmp");
-        let _ = fs::remove_file(&tmp);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
-            .open(&tmp)
-            .map_err(what)?;
-        f.write_all(format!("{}\n", action.as_str()).as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(what)?;
-        fs::rename(&tmp, self.request()).map_err(what)
+        write_request_file(
+            &self.request_dir,
+            REQUEST_FILE,
+            action.as_str(),
+            "a request is already waiting for the update helper",
+        )
     }
 
     /// The helper's side: takes (reads and removes) the waiting request. `Ok(None)` when there
@@ -169,36 +150,9 @@ impl UpdatePaths {
     /// a symbolic link, must be a small regular file, and must hold exactly one known word.
     pub fn take_request(&self) -> Result<Option<Action>> {
         let path = self.request();
-        let what = |e| {
-            Error::io(
-                format!("cannot read the update request {}", path.display()),
-                e,
-            )
+        let Some(text) = take_request_file(&path, MAX_REQUEST, "the update request")? else {
+            return Ok(None);
         };
-        let mut f = match OpenOptions::new()
-            .read(true)
-            .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
-            .open(&path)
-        {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                let _ = fs::remove_file(&path);
-                return Err(what(e));
-            }
-        };
-        let meta = f.metadata().map_err(what)?;
-        let mut text = String::new();
-        let read = if meta.is_file() && meta.len() <= MAX_REQUEST {
-            (&mut f)
-                .take(MAX_REQUEST)
-                .read_to_string(&mut text)
-                .map(|_| ())
-        } else {
-            Ok(())
-        };
-        fs::remove_file(&path).map_err(what)?;
-        read.map_err(what)?;
         let word = text.trim();
         Action::parse(word).map(Some).ok_or_else(|| {
             Error::Invalid(format!(
@@ -309,6 +263,65 @@ impl UpdatePaths {
             reset,
         })
     }
+}
+
+/// Leaves a one-line request for a privileged helper: written to a temporary file and renamed,
+/// so the helper's path unit never sees half a request. Refused (`busy`) while one waits.
+pub(crate) fn write_request_file(dir: &Path, name: &str, line: &str, busy: &str) -> Result<()> {
+    let path = dir.join(name);
+    let what = |e| Error::io(format!("cannot write {}", path.display()), e);
+    if !dir.is_dir() {
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir)
+            .map_err(what)?;
+    }
+    if path.exists() {
+        return Err(Error::Invalid(busy.into()));
+    }
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let _ = fs::remove_file(&tmp);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .open(&tmp)
+        .map_err(what)?;
+    f.write_all(format!("{line}\n").as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(what)?;
+    fs::rename(&tmp, &path).map_err(what)
+}
+
+/// The helper's side of [`write_request_file`]: takes (reads and removes) the request at
+/// `path`; `Ok(None)` when there is none. The file was written by an unprivileged user, so it
+/// is opened without following a symbolic link and must be a small regular file (else it is
+/// removed and reads as empty).
+pub(crate) fn take_request_file(path: &Path, max: u64, name: &str) -> Result<Option<String>> {
+    let what = |e| Error::io(format!("cannot read {name} {}", path.display()), e);
+    let mut f = match OpenOptions::new()
+        .read(true)
+        .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            let _ = fs::remove_file(path);
+            return Err(what(e));
+        }
+    };
+    let meta = f.metadata().map_err(what)?;
+    let mut text = String::new();
+    let read = if meta.is_file() && meta.len() <= max {
+        (&mut f).take(max).read_to_string(&mut text).map(|_| ())
+    } else {
+        Ok(())
+    };
+    fs::remove_file(path).map_err(what)?;
+    read.map_err(what)?;
+    Ok(Some(text))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
