@@ -108,12 +108,13 @@ pub fn probe(args: &ProbeArgs) -> Result<bool> {
     let bounds = model::school_bounds(&machine, &profile);
     let out = Prediction {
         signin_capacity: model::signin_capacity(&machine),
-        // the storm runs schola-web alone: the memory bound, which counts the planned file and
-        // mail services beside it, is reported but not what the storm can confirm
-        largest_school: bounds.signin.min(bounds.connections),
+        // the storm is the sign-in path of schola-web alone, one connection per person: the
+        // connection bound (six per browser all morning) and the memory bound (with the planned
+        // file and mail services) are reported, but they are not what a storm can confirm
+        largest_school: bounds.signin,
         model: format!(
-            "schola-capacity: sign-in bound {}, connection bound {}, memory bound {} (with the \
-             planned file and mail services), utilisation target {:.2}",
+            "schola-capacity: sign-in bound {} (held against the storms), connection bound {}, \
+             memory bound {} (with the planned file and mail services), utilisation target {:.2}",
             count(bounds.signin as u64),
             count(bounds.connections as u64),
             count(bounds.memory as u64),
