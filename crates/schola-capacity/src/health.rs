@@ -611,6 +611,7 @@ mod tests {
             hostname: "schola".into(),
             cpu_model: "test cpu".into(),
             cores: 4,
+            cpu_quota: None,
             argon2: Argon2Bench {
                 memory_kib: 19_456,
                 iterations: 2,

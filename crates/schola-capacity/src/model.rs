@@ -36,10 +36,10 @@ pub const CALIBRATION_ARGON2_WORK: f64 = 19_456.0 * 2.0;
 /// TLS 1.3 handshake of a new connection from home (the ECDSA P-256 certificate schola-web
 /// makes; an RSA-2048 one adds about a millisecond), `GET /login`, `POST /login` (back-off gate,
 /// credentials, session insert) and `GET /`. Measured: schola-web's CPU per person in the
-/// storm runs was 15.4 and 16.1 ms (sampled) and 16.1 ms (the bench's own figure) against
-/// 15.4 ms per verify, so 0.3–0.7 ms; the start page alone costs 0.07 ms (below). 1 ms covers
-/// them with room for the noise of the busy host.
-pub const SIGNIN_OVERHEAD_CPU_SECS: f64 = 0.001;
+/// storms of `scripts/bench capacity-accuracy` was 15–16 ms against 14 ms per verify, and in
+/// `scripts/bench storm --quick` 16 ms against 14 ms (an earlier sampling on a busy host gave
+/// 0.3–0.7 ms); the start page alone costs 0.07 ms (below).
+pub const SIGNIN_OVERHEAD_CPU_SECS: f64 = 0.002;
 
 /// CPU seconds of one page request of a signed-in person on the calibration machine: the
 /// start page on a keep-alive connection. Measured: schola-web used 5.58 s of CPU for 77,100
@@ -247,9 +247,23 @@ fn verifies_per_sec(machine: &Machine) -> f64 {
     machine.argon2.verifies_per_sec.max(1e-3)
 }
 
-/// Cores as the probe counts them, at least one.
+/// The cores the probe's verify threads ran on: its thread count, or the cgroup's CPU quota
+/// when that is smaller (half a core: one thread that gets half of one), at least a little.
 fn cores(machine: &Machine) -> f64 {
-    machine.cores.max(1) as f64
+    let threads = machine.cores.max(1) as f64;
+    machine
+        .cpu_quota
+        .map_or(threads, |q| q.min(threads))
+        .max(0.01)
+}
+
+/// The CPU the web server may use in all: the cgroup's quota when there is one (1.5 cores: the
+/// spare half core does the TLS and the pages beside one hash thread), else the cores.
+fn cpu_budget(machine: &Machine) -> f64 {
+    machine
+        .cpu_quota
+        .unwrap_or(machine.cores.max(1) as f64)
+        .max(0.01)
 }
 
 /// CPU seconds of one verify on this machine, in the probe's cores (a cgroup quota of half a
@@ -283,13 +297,16 @@ pub fn hash_servers(machine: &Machine) -> f64 {
     threads.min(machine.cores).max(1) as f64
 }
 
-/// Sustained sign-ins per second of this machine's web server: all cores share the verifies
-/// and the overhead (TLS, the three pages), so `cores ÷ (verify_cpu + overhead)`; and the hash
-/// threads cannot verify faster than `hash_threads ÷ verify_cpu` (when the pool has fewer
-/// threads than cores, the overhead runs beside it on the other cores).
+/// Sustained sign-ins per second of this machine's web server: all the CPU (the cores, or a
+/// cgroup's quota) shares the verifies and the overhead (TLS, the three pages), so
+/// `cpu ÷ (verify_cpu + overhead)`; and the hash threads cannot verify faster than each of the
+/// probe's threads did (when the pool has fewer threads than the CPU allows, the overhead runs
+/// beside it).
 pub fn signin_capacity(machine: &Machine) -> f64 {
-    let by_cpu = cores(machine) / signin_cpu_secs(machine);
-    let by_hash_threads = hash_servers(machine) / verify_cpu_secs(machine);
+    let by_cpu = cpu_budget(machine) / signin_cpu_secs(machine);
+    // each hash thread verifies as fast as one of the probe's threads did
+    let per_thread = verifies_per_sec(machine) / machine.cores.max(1) as f64;
+    let by_hash_threads = hash_servers(machine) * per_thread;
     finite(by_cpu.min(by_hash_threads))
 }
 

@@ -21,9 +21,9 @@ mod system;
 
 pub use disk::{BENCH_PREFIX, disk_bench};
 pub use system::{
-    CgroupMemory, MeminfoValues, MountEntry, cgroup_memory, memory_from, mount_for,
-    nearest_existing, parse_cpu_model, parse_limit_nofile, parse_meminfo, parse_mountinfo,
-    parse_uptime, parse_vmstat_oom_kills,
+    CgroupMemory, MeminfoValues, MountEntry, cgroup_cpu_quota, cgroup_memory, memory_from,
+    mount_for, nearest_existing, parse_cpu_model, parse_limit_nofile, parse_meminfo,
+    parse_mountinfo, parse_uptime, parse_vmstat_oom_kills,
 };
 
 /// What the probe found.
@@ -32,8 +32,11 @@ pub struct Machine {
     pub hostname: String,
     /// From /proc/cpuinfo `model name`.
     pub cpu_model: String,
-    /// Cores this process may use (cgroup quota and cpuset respected).
+    /// Cores this process may use (cgroup quota and cpuset respected, rounded down).
     pub cores: usize,
+    /// The cgroup's CPU quota in cores when one is set (`1.5`), which `cores` rounds down.
+    #[serde(default)]
+    pub cpu_quota: Option<f64>,
     pub argon2: Argon2Bench,
     pub memory: Memory,
     /// The data filesystems (state dir with the database, data dir with the files).
@@ -558,6 +561,11 @@ pub fn probe(cfg: &Config, people: usize, opts: &ProbeOptions) -> Machine {
             .and_then(|t| parse_cpu_model(&t))
             .unwrap_or_else(|| "unknown".into()),
         cores,
+        cpu_quota: cgroup_cpu_quota(
+            &read("/proc/self/mountinfo").unwrap_or_default(),
+            &read("/proc/self/cgroup").unwrap_or_default(),
+            &|p: &Path| std::fs::read_to_string(p).ok(),
+        ),
         argon2,
         memory,
         filesystems,

@@ -36,6 +36,7 @@ fn machine(cores: usize, memory_gib: u64, disk_gib: u64, people: usize) -> Machi
         hostname: "schola".into(),
         cpu_model: "test CPU".into(),
         cores,
+        cpu_quota: None,
         argon2: Argon2Bench {
             memory_kib: 19_456,
             iterations: 2,
@@ -180,7 +181,7 @@ fn small_school_on_the_small_machine() {
             active_people                   144  = students × students_online + (teachers + staff + admins) × staff_online
             signin_rate                  0.20/s  = people × storm_share ÷ storm_window_secs
             cpu_scale                       1.3  = (cores ÷ verifies_per_sec) ÷ (memory_kib × iterations) ÷ (calibration_verify_ms ÷ 1,000 ÷ calibration_argon2_work)
-            signin_cpu             0.0043 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
+            signin_cpu             0.0045 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
             request_rate                   14/s  = active_people × requests_per_minute ÷ 60
             request_cpu            0.0019 cores  = request_rate × request_cpu_ms ÷ 1,000 × cpu_scale
             connections                     861  = active_people × connections_per_browser
@@ -193,7 +194,7 @@ fn small_school_on_the_small_machine() {
             uplink                    29 Mbit/s  = active_people × bandwidth_per_person
             network                   29 Mbit/s  = active_people × bandwidth_per_person
 
-            OK   signin-cpu   needed 0.20/s, have 94/s, headroom 46,851 %
+            OK   signin-cpu   needed 0.20/s, have 89/s, headroom 44,153 %
             OK   request-cpu  needed 0.0019 cores, have 2 cores, headroom 107,217 %
             OK   memory       needed 1.4 GiB, have 4.0 GiB, headroom 189 %
             OK   connections  needed 861, have 4,096, headroom 376 %
@@ -205,7 +206,7 @@ fn small_school_on_the_small_machine() {
                  → enter the school's uplink bandwidth on the capacity page (it cannot be measured offline)
             OK   network      needed 29 Mbit/s, have 1 Gbit/s, headroom 3,384 %
 
-            sign-in capacity 93.9/s at utilisation ≤ 0.88; largest school 627 (SchoolBounds { signin: 61975, memory: 627, connections: 2859 })
+            sign-in capacity 88.5/s at utilisation ≤ 0.88; largest school 627 (SchoolBounds { signin: 58413, memory: 627, connections: 2859 })
         "#]],
     );
 }
@@ -219,7 +220,7 @@ fn medium_school_on_the_medium_machine() {
             active_people                   573  = students × students_online + (teachers + staff + admins) × staff_online
             signin_rate                  0.80/s  = people × storm_share ÷ storm_window_secs
             cpu_scale                       1.3  = (cores ÷ verifies_per_sec) ÷ (memory_kib × iterations) ÷ (calibration_verify_ms ÷ 1,000 ÷ calibration_argon2_work)
-            signin_cpu              0.017 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
+            signin_cpu              0.018 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
             request_rate                   57/s  = active_people × requests_per_minute ÷ 60
             request_cpu            0.0074 cores  = request_rate × request_cpu_ms ÷ 1,000 × cpu_scale
             connections                   3,438  = active_people × connections_per_browser
@@ -232,7 +233,7 @@ fn medium_school_on_the_medium_machine() {
             uplink                   115 Mbit/s  = active_people × bandwidth_per_person
             network                  115 Mbit/s  = active_people × bandwidth_per_person
 
-            OK   signin-cpu   needed 0.80/s, have 188/s, headroom 23,376 %
+            OK   signin-cpu   needed 0.80/s, have 177/s, headroom 22,026 %
             OK   request-cpu  needed 0.0074 cores, have 4 cores, headroom 53,652 %
             OK   memory       needed 3.9 GiB, have 16 GiB, headroom 311 %
             OK   connections  needed 3,438, have 4,624, headroom 34 %
@@ -244,7 +245,7 @@ fn medium_school_on_the_medium_machine() {
                  → enter the school's uplink bandwidth on the capacity page (it cannot be measured offline)
             OK   network      needed 115 Mbit/s, have 1 Gbit/s, headroom 773 %
 
-            sign-in capacity 187.8/s at utilisation ≤ 0.88; largest school 2,807 (SchoolBounds { signin: 123951, memory: 2807, connections: 8726 })
+            sign-in capacity 177.0/s at utilisation ≤ 0.88; largest school 2,807 (SchoolBounds { signin: 116827, memory: 2807, connections: 8726 })
         "#]],
     );
 }
@@ -258,7 +259,7 @@ fn large_school_on_the_large_machine() {
             active_people                 1,433  = students × students_online + (teachers + staff + admins) × staff_online
             signin_rate                     2/s  = people × storm_share ÷ storm_window_secs
             cpu_scale                       1.3  = (cores ÷ verifies_per_sec) ÷ (memory_kib × iterations) ÷ (calibration_verify_ms ÷ 1,000 ÷ calibration_argon2_work)
-            signin_cpu              0.043 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
+            signin_cpu              0.045 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
             request_rate                  143/s  = active_people × requests_per_minute ÷ 60
             request_cpu             0.019 cores  = request_rate × request_cpu_ms ÷ 1,000 × cpu_scale
             connections                   8,595  = active_people × connections_per_browser
@@ -271,7 +272,7 @@ fn large_school_on_the_large_machine() {
             uplink                   287 Mbit/s  = active_people × bandwidth_per_person
             network                  287 Mbit/s  = active_people × bandwidth_per_person
 
-            OK   signin-cpu   needed 2/s, have 376/s, headroom 18,680 %
+            OK   signin-cpu   needed 2/s, have 354/s, headroom 17,601 %
             OK   request-cpu  needed 0.019 cores, have 8 cores, headroom 42,902 %
             OK   memory       needed 8.9 GiB, have 32 GiB, headroom 259 %
             OK   connections  needed 8,595, have 10,024, headroom 17 %
@@ -283,7 +284,7 @@ fn large_school_on_the_large_machine() {
                  → enter the school's uplink bandwidth on the capacity page (it cannot be measured offline)
             OK   network      needed 287 Mbit/s, have 1 Gbit/s, headroom 249 %
 
-            sign-in capacity 375.6/s at utilisation ≤ 0.88; largest school 5,709 (SchoolBounds { signin: 247902, memory: 5709, connections: 8726 })
+            sign-in capacity 354.0/s at utilisation ≤ 0.88; largest school 5,709 (SchoolBounds { signin: 233655, memory: 5709, connections: 8726 })
         "#]],
     );
 }
@@ -298,7 +299,7 @@ fn large_school_on_the_small_machine() {
             active_people                 1,433  = students × students_online + (teachers + staff + admins) × staff_online
             signin_rate                     2/s  = people × storm_share ÷ storm_window_secs
             cpu_scale                       1.3  = (cores ÷ verifies_per_sec) ÷ (memory_kib × iterations) ÷ (calibration_verify_ms ÷ 1,000 ÷ calibration_argon2_work)
-            signin_cpu              0.043 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
+            signin_cpu              0.045 cores  = signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale)
             request_rate                  143/s  = active_people × requests_per_minute ÷ 60
             request_cpu             0.019 cores  = request_rate × request_cpu_ms ÷ 1,000 × cpu_scale
             connections                   8,595  = active_people × connections_per_browser
@@ -311,7 +312,7 @@ fn large_school_on_the_small_machine() {
             uplink                   287 Mbit/s  = active_people × bandwidth_per_person
             network                  287 Mbit/s  = active_people × bandwidth_per_person
 
-            OK   signin-cpu   needed 2/s, have 94/s, headroom 4,595 %
+            OK   signin-cpu   needed 2/s, have 89/s, headroom 4,325 %
             OK   request-cpu  needed 0.019 cores, have 2 cores, headroom 10,650 %
             FAIL memory       needed 8.8 GiB, have 4.0 GiB, headroom −54 %
                  → add 8.0 GiB of RAM
@@ -324,7 +325,7 @@ fn large_school_on_the_small_machine() {
                  → enter the school's uplink bandwidth on the capacity page (it cannot be measured offline)
             OK   network      needed 287 Mbit/s, have 1 Gbit/s, headroom 249 %
 
-            sign-in capacity 93.9/s at utilisation ≤ 0.88; largest school 627 (SchoolBounds { signin: 61975, memory: 627, connections: 2859 })
+            sign-in capacity 88.5/s at utilisation ≤ 0.88; largest school 627 (SchoolBounds { signin: 58413, memory: 627, connections: 2859 })
         "#]],
     );
 }
@@ -341,11 +342,11 @@ fn a_figure_names_its_inputs_and_their_sources() {
         .map(|i| format!("{} = {} ({})", i.key, format::quantity(i.value), i.source))
         .collect();
     expect![[r#"
-        signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale) = 0.0043 cores
+        signin_rate × (cores ÷ verifies_per_sec + signin_overhead_ms ÷ 1,000 × cpu_scale) = 0.0045 cores
         signin_rate = 0.20/s (model)
         cores = 2 cores (probe)
         verifies_per_sec = 100/s (probe)
-        signin_overhead_ms = 1 ms (constant)
+        signin_overhead_ms = 2 ms (constant)
         cpu_scale = 1.3 (model)"#]]
     .assert_eq(&format!(
         "{} = {}\n{}",
@@ -676,4 +677,25 @@ fn figures_survive_json_even_when_the_probe_measured_nothing() {
     assert_eq!(back.figures.len(), needs.figures.len());
     assert!(back.figures.iter().all(|f| f.value.value.is_finite()));
     assert_eq!(model::largest_school(&m, &Profile::default()), 0);
+}
+
+#[test]
+fn a_fractional_quota_lets_the_spare_cpu_do_the_overhead() {
+    // 1.5 cores: one hash thread (the core count rounds down) verifies at full speed, and the
+    // spare half core does the TLS and the pages, so the hash thread is the limit
+    let mut m = machine(1, 4, 100, 150);
+    let one_core = model::signin_capacity(&m);
+    m.cpu_quota = Some(1.5);
+    let per_thread = m.argon2.verifies_per_sec;
+    assert_eq!(model::signin_capacity(&m), per_thread);
+    assert!(
+        per_thread > one_core,
+        "the overhead no longer shares the one core"
+    );
+    // half a core: one thread that got half of one; the CPU per verify is what it was
+    m.cpu_quota = Some(0.5);
+    m.argon2.verifies_per_sec = per_thread / 2.0;
+    let half = model::signin_capacity(&m);
+    assert!((half / one_core - 0.5).abs() < 0.01, "{half} vs {one_core}");
+    assert!((model::verify_cpu_secs(&m) - 1.0 / per_thread).abs() < 1e-9);
 }

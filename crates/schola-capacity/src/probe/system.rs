@@ -165,6 +165,11 @@ struct Hierarchy {
 }
 
 fn hierarchies(mounts: &[MountEntry], proc_cgroup: &str) -> Vec<Hierarchy> {
+    hierarchies_of(mounts, proc_cgroup, "memory")
+}
+
+/// The v2 hierarchy and the v1 hierarchy of `controller` (`memory`, `cpu`).
+fn hierarchies_of(mounts: &[MountEntry], proc_cgroup: &str, controller: &str) -> Vec<Hierarchy> {
     let mut out = Vec::new();
     for line in proc_cgroup.lines() {
         let mut parts = line.splitn(3, ':');
@@ -173,15 +178,15 @@ fn hierarchies(mounts: &[MountEntry], proc_cgroup: &str) -> Vec<Hierarchy> {
             continue;
         };
         let v2 = id == "0" && controllers.is_empty();
-        let v1_memory = controllers.split(',').any(|c| c == "memory");
-        if !v2 && !v1_memory {
+        let v1_ours = controllers.split(',').any(|c| c == controller);
+        if !v2 && !v1_ours {
             continue;
         }
         let Some(mount) = mounts.iter().rev().find(|m| {
             if v2 {
                 m.fs_type == "cgroup2"
             } else {
-                m.fs_type == "cgroup" && m.super_options.split(',').any(|o| o == "memory")
+                m.fs_type == "cgroup" && m.super_options.split(',').any(|o| o == controller)
             }
         }) else {
             continue;
@@ -259,6 +264,46 @@ pub fn cgroup_memory(
                     let free = limit.saturating_sub(used);
                     f.swap_available = Some(f.swap_available.map_or(free, |s| s.min(free)));
                 }
+            }
+        }
+    }
+    found
+}
+
+/// The tightest CPU quota of this process's cgroups, in cores (`1.5` = 150 ms of CPU per
+/// 100 ms), from v2 `cpu.max` or v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`, walking up to
+/// the root; `None` when no level sets one. The standard library's core count rounds a quota
+/// down (1.5 → 1); the model needs the fraction, since the spare half core does the TLS and the
+/// pages while one hash thread verifies.
+pub fn cgroup_cpu_quota(
+    mountinfo: &str,
+    proc_cgroup: &str,
+    read: &dyn Fn(&Path) -> Option<String>,
+) -> Option<f64> {
+    let mounts = parse_mountinfo(mountinfo);
+    let mut found: Option<f64> = None;
+    for h in hierarchies_of(&mounts, proc_cgroup, "cpu") {
+        for dir in h.dir.ancestors().take_while(|d| d.starts_with(&h.top)) {
+            let quota = if h.v2 {
+                read(&dir.join("cpu.max")).and_then(|t| {
+                    let mut f = t.split_whitespace();
+                    let (q, p) = (
+                        f.next()?.parse::<f64>().ok()?,
+                        f.next()?.parse::<f64>().ok()?,
+                    );
+                    (p > 0.0).then_some(q / p)
+                })
+            } else {
+                let q = read(&dir.join("cpu.cfs_quota_us"))
+                    .and_then(|t| t.trim().parse::<f64>().ok())
+                    .filter(|q| *q > 0.0);
+                let p = read(&dir.join("cpu.cfs_period_us"))
+                    .and_then(|t| t.trim().parse::<f64>().ok())
+                    .filter(|p| *p > 0.0);
+                q.zip(p).map(|(q, p)| q / p)
+            };
+            if let Some(q) = quota {
+                found = Some(found.map_or(q, |f: f64| f.min(q)));
             }
         }
     }
@@ -355,6 +400,38 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    #[test]
+    fn a_cpu_quota_is_read_from_v1_and_v2_and_the_tightest_level_wins() {
+        let v2 = "30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        let files = |path: &Path| -> Option<String> {
+            match path.to_str()? {
+                "/sys/fs/cgroup/bench/size/cpu.max" => Some("150000 100000\n".into()),
+                "/sys/fs/cgroup/bench/cpu.max" => Some("max 100000\n".into()),
+                "/sys/fs/cgroup/cpu/a/b/cpu.cfs_quota_us" => Some("50000\n".into()),
+                "/sys/fs/cgroup/cpu/a/b/cpu.cfs_period_us" => Some("100000\n".into()),
+                "/sys/fs/cgroup/cpu/a/cpu.cfs_quota_us" => Some("-1\n".into()),
+                "/sys/fs/cgroup/cpu/a/cpu.cfs_period_us" => Some("100000\n".into()),
+                _ => None,
+            }
+        };
+        assert_eq!(cgroup_cpu_quota(v2, "0::/bench/size\n", &files), Some(1.5));
+        assert_eq!(
+            cgroup_cpu_quota(v2, "0::/bench\n", &files),
+            None,
+            "max = no quota"
+        );
+        let v1 = "31 1 0:27 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu,cpuacct\n";
+        assert_eq!(
+            cgroup_cpu_quota(v1, "5:cpu,cpuacct:/a/b\n", &files),
+            Some(0.5)
+        );
+        assert_eq!(
+            cgroup_cpu_quota(v1, "5:cpu,cpuacct:/a\n", &files),
+            None,
+            "-1 = no quota"
+        );
+    }
 
     const MEMINFO: &str = "MemTotal:        8038324 kB\nMemFree:          512000 kB\n\
         MemAvailable:    6020000 kB\nBuffers:           21864 kB\nSwapCached:            0 kB\n\

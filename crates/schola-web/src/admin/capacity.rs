@@ -2001,6 +2001,7 @@ mod tests {
             hostname: "schola".into(),
             cpu_model: "test CPU".into(),
             cores: 4,
+            cpu_quota: None,
             argon2: Argon2Bench {
                 memory_kib: 19_456,
                 iterations: 2,
