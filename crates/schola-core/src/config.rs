@@ -48,6 +48,7 @@ pub struct Config {
     pub web: Web,
     pub auth: Auth,
     pub directory: Directory,
+    pub import: Import,
     /// The file this configuration was read from (not a key).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -138,6 +139,7 @@ impl Default for Config {
             web: Web::default(),
             auth: Auth::default(),
             directory: Directory::default(),
+            import: Import::default(),
             source: None,
         }
     }
@@ -201,6 +203,136 @@ impl Default for Directory {
             login_scheme: "{given}.{family}".into(),
             login_reuse_days: 365,
             purge_grace_days: 90,
+        }
+    }
+}
+
+/// `[import]`: people and classes from school administration software and upstream directories
+/// (the `schola-dirsync` daemon and `scholactl import`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Import {
+    /// A CSV put here is picked up by `schola-dirsync`. Default: `<state_dir>/import/incoming`.
+    pub drop_dir: Option<PathBuf>,
+    /// Apply a dropped file's change without waiting for an admin's approval.
+    pub auto_apply: bool,
+    /// The highest grade: at the school-year changeover its classes leave.
+    pub last_grade: u32,
+    /// Column mappings for exports that no built-in profile reads, by profile name:
+    /// `[import.profiles.mysoftware]`.
+    pub profiles: std::collections::BTreeMap<String, CsvProfile>,
+    /// An upstream LDAP or Active Directory; unset means none.
+    pub ldap: Option<Ldap>,
+}
+
+/// A CSV export's columns, by header name (or 1-based column number when the file has no
+/// header). Every field but `id`, `given_name` and `family_name` is optional.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CsvProfile {
+    /// The file starts with a header row (the names below are header names); otherwise they
+    /// are column numbers such as "1".
+    #[serde(default = "yes")]
+    pub header: bool,
+    /// `;`, `,` or a tab (`"\t"`); unset = detected.
+    pub delimiter: Option<String>,
+    /// The role of everyone in the file when there is no `role` column.
+    pub role: Option<String>,
+    pub id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub class: Option<String>,
+    pub role_column: Option<String>,
+    pub login: Option<String>,
+    pub email: Option<String>,
+    pub birth_date: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[import.ldap]`: the upstream directory people are synced from.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ldap {
+    /// `ldap://host:389` (with `starttls = true`) or `ldaps://host:636`.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS; plain LDAP is refused unless the server is
+    /// on loopback.
+    pub starttls: bool,
+    /// PEM file of the CA that signed the upstream's certificate; unset = the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// The account Schola reads the tree with, and a file holding its password (mode 0600).
+    pub bind_dn: String,
+    pub bind_password_file: Option<PathBuf>,
+    /// Where people are searched, and which entries are people.
+    pub base_dn: String,
+    pub user_filter: String,
+    /// The stable id: `objectGUID` on Active Directory, `entryUUID` on OpenLDAP, or any
+    /// attribute that never changes for a person.
+    pub id_attribute: String,
+    pub login_attribute: String,
+    pub given_name_attribute: String,
+    pub family_name_attribute: String,
+    pub mail_attribute: String,
+    /// Roles by LDAP filter, checked in this order: an entry matching `teacher_filter` is a
+    /// teacher, else one matching `staff_filter` is staff, else a student.
+    pub teacher_filter: Option<String>,
+    pub staff_filter: Option<String>,
+    /// Classes from groups: groups under `group_base_dn` matching `group_filter`, whose name
+    /// (attribute `group_name_attribute`) matches `class_pattern`; the first capture group is
+    /// the class name (e.g. `^class-(.+)$`).
+    pub group_base_dn: Option<String>,
+    pub group_filter: String,
+    pub group_name_attribute: String,
+    pub group_member_attribute: String,
+    pub class_pattern: String,
+    /// Minutes between syncs of `schola-dirsync`; 0 = only when asked (`scholactl import ldap`).
+    pub interval_minutes: u64,
+    /// Entries per page of the paged search.
+    pub page_size: i32,
+    /// Seconds before a connection, a bind or a search gives up.
+    pub timeout_secs: u64,
+}
+
+impl Default for Ldap {
+    fn default() -> Self {
+        Ldap {
+            url: String::new(),
+            starttls: true,
+            ca_file: None,
+            bind_dn: String::new(),
+            bind_password_file: None,
+            base_dn: String::new(),
+            user_filter: "(objectClass=person)".into(),
+            id_attribute: "entryUUID".into(),
+            login_attribute: "uid".into(),
+            given_name_attribute: "givenName".into(),
+            family_name_attribute: "sn".into(),
+            mail_attribute: "mail".into(),
+            teacher_filter: None,
+            staff_filter: None,
+            group_base_dn: None,
+            group_filter: "(objectClass=groupOfNames)".into(),
+            group_name_attribute: "cn".into(),
+            group_member_attribute: "member".into(),
+            class_pattern: "^(.+)$".into(),
+            interval_minutes: 60,
+            page_size: 500,
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl Default for Import {
+    fn default() -> Self {
+        Import {
+            drop_dir: None,
+            auto_apply: false,
+            last_grade: 10,
+            profiles: Default::default(),
+            ldap: None,
         }
     }
 }
@@ -310,6 +442,32 @@ impl Config {
             }
         }
         self.paths.update_dir = self.paths.update_dir.as_deref().map(abs);
+        self.import.drop_dir = self.import.drop_dir.as_deref().map(abs);
+        if let Some(l) = &mut self.import.ldap {
+            l.ca_file = l.ca_file.as_deref().map(abs);
+            l.bind_password_file = l.bind_password_file.as_deref().map(abs);
+            if !(l.url.starts_with("ldap://") || l.url.starts_with("ldaps://")) {
+                return Err(format!(
+                    "import.ldap.url '{}' must start with ldap:// or ldaps://",
+                    l.url
+                ));
+            }
+            if l.base_dn.trim().is_empty() {
+                return Err("import.ldap.base_dn is empty".into());
+            }
+            if l.page_size <= 0 {
+                return Err("import.ldap.page_size must be positive".into());
+            }
+        }
+        for (name, p) in &self.import.profiles {
+            if let Some(d) = &p.delimiter
+                && !matches!(d.as_str(), ";" | "," | "\t")
+            {
+                return Err(format!(
+                    "import.profiles.{name}.delimiter '{d}' is not one of ';', ',', '\\t'"
+                ));
+            }
+        }
         self.web.tls_cert = self.web.tls_cert.as_deref().map(abs);
         self.web.tls_key = self.web.tls_key.as_deref().map(abs);
         if self.web.tls_cert.is_some() != self.web.tls_key.is_some() {
@@ -337,6 +495,19 @@ impl Config {
     /// The SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.paths.state_dir.join("schola.db")
+    }
+
+    /// See [`Import::drop_dir`].
+    pub fn import_drop_dir(&self) -> PathBuf {
+        self.import
+            .drop_dir
+            .clone()
+            .unwrap_or_else(|| self.paths.state_dir.join("import").join("incoming"))
+    }
+
+    /// Where password letters wait for their one download: `<state_dir>/import/letters`.
+    pub fn letters_dir(&self) -> PathBuf {
+        self.paths.state_dir.join("import").join("letters")
     }
 
     /// See [`Paths::update_dir`].

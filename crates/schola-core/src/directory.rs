@@ -23,7 +23,7 @@ pub const MAX_NAME_CHARS: usize = 100;
 
 macro_rules! string_enum {
     ($name:ident, $what:literal, { $($variant:ident => $s:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
         #[serde(rename_all = "lowercase")]
         pub enum $name { $($variant),+ }
 
@@ -227,7 +227,7 @@ pub fn validate_group_name(name: &str) -> Result<()> {
     }
 }
 
-pub(crate) fn clean_mail(mail: &str) -> Result<String> {
+pub fn clean_mail(mail: &str) -> Result<String> {
     let m = mail.trim().to_ascii_lowercase();
     let valid = m.len() <= 254
         && m.split_once('@').is_some_and(|(local, domain)| {
@@ -334,7 +334,7 @@ impl Store {
             .ok_or_else(|| Error::NotFound(format!("person #{id}")))
     }
 
-    fn insert_person(
+    pub(crate) fn insert_person(
         &self,
         tx: &Transaction<'_>,
         actor: &Actor,
@@ -988,10 +988,10 @@ fn set_setting(tx: &Transaction<'_>, key: &str, value: &str) -> rusqlite::Result
 
 /// Directory changes inside one transaction; see [`Store::batch`].
 pub struct Batch<'s, 't> {
-    store: &'s Store,
-    tx: &'s Transaction<'t>,
-    actor: &'s Actor,
-    now: i64,
+    pub(crate) store: &'s Store,
+    pub(crate) tx: &'s Transaction<'t>,
+    pub(crate) actor: &'s Actor,
+    pub(crate) now: i64,
 }
 
 impl Batch<'_, '_> {

@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod directory;
 pub mod directory_admin;
 pub mod error;
+pub mod imports;
 pub mod journal;
 pub mod limits;
 pub mod load_history;

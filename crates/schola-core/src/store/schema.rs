@@ -152,19 +152,45 @@ CREATE TABLE load_minutes (
 ) STRICT;
 "#;
 
+const V4: &str =
+    // 4: imports. Which import owns a person (`source`: 'csv' or 'ldap'; NULL = made by hand,
+    // never touched by an import), the upstream entry an LDAP person binds as, and each import's
+    // computed change, kept until an admin applies or discards it.
+    r#"
+ALTER TABLE people ADD COLUMN source TEXT CHECK (source IS NULL OR source IN ('csv', 'ldap'));
+ALTER TABLE people ADD COLUMN upstream_dn TEXT;
+CREATE INDEX people_source ON people(source, role, status);
+
+CREATE TABLE imports (
+    id          INTEGER PRIMARY KEY,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL,
+    source      TEXT NOT NULL CHECK (source IN ('csv', 'ldap', 'promote')),
+    origin      TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('pending', 'applied', 'discarded', 'failed')),
+    roster      TEXT NOT NULL,
+    plan        TEXT NOT NULL,
+    summary     TEXT NOT NULL,
+    decided_at  INTEGER,
+    decided_by  TEXT,
+    result      TEXT
+) STRICT;
+CREATE INDEX imports_status ON imports(status, created_at);
+"#;
+
 /// The migrations of this build, oldest first.
 #[cfg(not(any(feature = "testing-upgrade", feature = "testing-failing-upgrade")))]
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Package tests only (never in a release): a build "N+1" whose migration really changes the
 /// schema and transforms data, to prove that an upgrade keeps everything.
 #[cfg(all(feature = "testing-upgrade", not(feature = "testing-failing-upgrade")))]
-const MIGRATIONS: &[&str] = &[V1, V2, V3, TESTING_UPGRADE];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, TESTING_UPGRADE];
 
 /// Package tests only: a build whose last migration fails half-way, to prove that a failed
 /// upgrade leaves the previous version's data intact.
 #[cfg(feature = "testing-failing-upgrade")]
-const MIGRATIONS: &[&str] = &[V1, V2, V3, TESTING_UPGRADE, TESTING_FAILING];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, TESTING_UPGRADE, TESTING_FAILING];
 
 #[cfg(any(feature = "testing-upgrade", feature = "testing-failing-upgrade"))]
 const TESTING_UPGRADE: &str = "
