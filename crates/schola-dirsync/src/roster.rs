@@ -41,6 +41,10 @@ pub struct Rejected {
     /// The LDAP entry's DN, or a short excerpt of the CSV row.
     pub at: String,
     pub reason: String,
+    /// The row's id when it had one: a person whose row is rejected this time is not taken
+    /// for a leaver.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 /// Something the reader repaired (a trimmed space, a normalised character) or noticed.
@@ -105,6 +109,7 @@ impl Roster {
                             None => "another entry".to_string(),
                         }
                     ),
+                    external_id: None,
                 });
                 continue;
             }
@@ -123,6 +128,7 @@ impl Roster {
                                 None => "another entry".to_string(),
                             }
                         ),
+                        external_id: Some(p.external_id.clone()),
                     });
                     continue;
                 }
