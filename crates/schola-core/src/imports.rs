@@ -591,3 +591,48 @@ impl Store {
         .map_err(|e| self.sqlite_err(e))
     }
 }
+
+impl Store {
+    /// The upstream entry an LDAP-synced person binds as to check their upstream password;
+    /// `None` for everyone else.
+    pub fn upstream_dn(&self, person_id: i64) -> Result<Option<String>> {
+        let conn = self.conn()?;
+        conn.prepare_cached(
+            "SELECT upstream_dn FROM people WHERE id = ?1 AND source = 'ldap' AND status = 'active'",
+        )
+        .and_then(|mut s| s.query_row([person_id], |r| r.get(0)).optional())
+        .map(Option::flatten)
+        .map_err(|e| self.sqlite_err(e))
+    }
+
+    /// Stores the hash of a password the upstream directory just accepted, so mail and files
+    /// accept the same password. Sessions elsewhere stay: the person proved the new password.
+    pub fn store_upstream_password(&self, person_id: i64, hash: &str) -> Result<()> {
+        let now = self.now();
+        self.write(|tx| {
+            let sql = |e| self.sqlite_err(e);
+            let login: String = tx
+                .query_row("SELECT login FROM people WHERE id = ?1", [person_id], |r| r.get(0))
+                .optional()
+                .map_err(sql)?
+                .ok_or_else(|| Error::NotFound(format!("person #{person_id}")))?;
+            tx.execute(
+                "UPDATE people SET password_hash = ?2, password_changed_at = ?3, updated_at = ?3 WHERE id = ?1",
+                params![person_id, hash, now],
+            )
+            .map_err(sql)?;
+            journal::append(
+                tx,
+                now,
+                "person.password_changed",
+                Some(person_id),
+                None,
+                json!({"login": login, "upstream": true}),
+            )
+            .map_err(sql)?;
+            audit::record(tx, now, &Actor::system("schola-web"), "person.password_upstream", Some(&login), json!({}))
+                .map_err(sql)?;
+            Ok(())
+        })
+    }
+}

@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod csv;
+pub mod daemon;
 pub mod ldap;
 pub mod letters;
 pub mod plan;

@@ -427,7 +427,11 @@ async fn login_submit(req: HttpRequest, state: Data, form: web::Form<LoginForm>)
         Some((p, h)) if p.is_active() => (Some(p), h),
         _ => (None, None),
     };
-    let ok = state.pool.verify(hash, form.password).await?;
+    let password = form.password;
+    let mut ok = state.pool.verify(hash.clone(), password.clone()).await?;
+    if !ok && let Some(p) = &person {
+        ok = upstream_signin(&state, p.id, hash.is_some(), password).await?;
+    }
     let st = state.clone();
     match person {
         Some(p) if ok => {
@@ -464,6 +468,40 @@ async fn login_submit(req: HttpRequest, state: Data, form: web::Form<LoginForm>)
                 Some(LoginError::Wrong),
             )
             .await
+        }
+    }
+}
+
+/// People synced from an upstream LDAP/AD sign in with their upstream password: when the
+/// stored hash does not match (or there is none yet), the upstream is asked with a bind as the
+/// person's entry, and on success the password's argon2id hash is stored, so the next sign-in,
+/// mail and files need no upstream. An upstream that cannot be reached counts as a wrong
+/// password and is logged.
+async fn upstream_signin(
+    state: &Data,
+    person_id: i64,
+    had_hash: bool,
+    password: String,
+) -> Result<bool, PageError> {
+    let Some(ldap) = state.cfg.import.ldap.clone() else {
+        return Ok(false);
+    };
+    let st = state.clone();
+    let Some(dn) = web::block(move || st.store.upstream_dn(person_id)).await?? else {
+        return Ok(false);
+    };
+    match schola_dirsync::ldap::verify_password(&ldap, &dn, &password).await {
+        Ok(true) => {
+            let hash = state.pool.hash(password).await?;
+            let st = state.clone();
+            web::block(move || st.store.store_upstream_password(person_id, &hash)).await??;
+            tracing::info!(dn = %dn, first = !had_hash, "upstream password accepted and stored");
+            Ok(true)
+        }
+        Ok(false) => Ok(false),
+        Err(e) => {
+            tracing::warn!(dn = %dn, error = %e, "the upstream directory could not check a password");
+            Ok(false)
         }
     }
 }

@@ -39,6 +39,10 @@ pub enum Command {
     /// Add and list groups (classes, courses, staff rooms); change members
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Import people and classes from school administration software (CSV) or an upstream
+    /// LDAP/AD: every import shows its whole change first and applies it only when asked
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Check the configuration files
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -68,6 +72,76 @@ pub struct UpgradeArgs {
     /// left and record the outcome for its Updates page
     #[arg(long, hide = true, conflicts_with = "check")]
     pub run_request: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Read a CSV export and show the change it makes (stored as a pending import); apply it
+    /// with --apply or later with 'scholactl import apply ID'
+    Csv(ImportCsvArgs),
+    /// Read the upstream LDAP/AD ([import.ldap] in the configuration) and show the change
+    Ldap(ImportApplyOpts),
+    /// The school-year changeover without a new export: every class moves up a grade (5a to
+    /// 6a) and the last grade ([import] last_grade) leaves
+    Promote {
+        /// The highest grade, whose classes leave [default: [import] last_grade]
+        #[arg(long, value_name = "N")]
+        last_grade: Option<u32>,
+        #[command(flatten)]
+        opts: ImportApplyOpts,
+    },
+    /// List stored imports (pending ones wait for approval)
+    List {
+        /// Only imports in this state: pending, applied, discarded or failed
+        #[arg(long, value_name = "STATE")]
+        status: Option<String>,
+    },
+    /// Show a stored import's change
+    Show { id: i64 },
+    /// Apply a pending import (after checking that the directory has not changed since)
+    Apply {
+        id: i64,
+        /// Write the new accounts' password letters (PDF and CSV) into this directory instead of
+        /// keeping them for one download in the admin UI
+        #[arg(long, value_name = "DIR")]
+        letters: Option<PathBuf>,
+    },
+    /// Discard a pending import
+    Discard { id: i64 },
+    /// The CSV profiles this Schola reads (built in and configured)
+    Profiles,
+    /// Password letters waiting for their one download; with TOKEN, take them into files
+    Letters {
+        token: Option<String>,
+        /// Where to write the letters (password-letters.pdf and .csv) when a TOKEN is given
+        #[arg(long, value_name = "DIR", requires = "token")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportCsvArgs {
+    /// The CSV file
+    pub file: PathBuf,
+    /// The export's format: schola, sophomorix, untis-teachers or a configured
+    /// [import.profiles.NAME] [default: detected]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The file is not the whole school: nobody missing from it leaves
+    #[arg(long)]
+    pub partial: bool,
+    #[command(flatten)]
+    pub opts: ImportApplyOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportApplyOpts {
+    /// Apply the change at once (after showing it) instead of storing it for approval
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: write the password letters (PDF and CSV) into this directory
+    #[arg(long, value_name = "DIR", requires = "apply")]
+    pub letters: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ mod db;
 mod demo;
 mod demo_data;
 mod group;
+mod import;
 mod output;
 mod setup;
 mod upgrade;
@@ -70,6 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             GroupCommand::List { kind } => group::list(&ctx, kind),
             GroupCommand::Members(args) => group::members(&ctx, args),
         },
+        Command::Import(cmd) => import::run(&ctx, cmd),
         Command::Config(ConfigCommand::Check) => setup::config_check(&ctx),
         Command::Db(DbCommand::Status) => db::status(&ctx),
         Command::Db(DbCommand::Migrate) => db::migrate(&ctx),
