@@ -402,9 +402,10 @@ fn portal_url(cfg: &Config) -> String {
     match cfg.web.listen.first() {
         Some(a) if a.ip().is_unspecified() => format!(
             "https://{}/",
-            nix::unistd::gethostname()
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
                 .ok()
-                .and_then(|h| h.into_string().ok())
+                .filter(|h| !h.is_empty())
                 .unwrap_or_else(|| "schola".into())
         ),
         Some(a) if a.port() == 443 => format!("https://{}/", a.ip()),
