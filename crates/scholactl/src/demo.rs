@@ -59,6 +59,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
         teacher: sample(Role::Teacher)?,
         dir: dir.clone(),
         config: config_path,
+        drop_dir: cfg.import_drop_dir(),
         json: ctx.json,
     };
     drop(store);
@@ -67,9 +68,53 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
         banner.print(started);
         // the capacity page has something to show from the start; the daily timer's job on an
         // appliance
+        let sync_cfg = check_cfg.clone();
         std::thread::spawn(move || capacity_check(&check_cfg));
+        std::thread::spawn(move || dirsync(&sync_cfg));
     })
     .context("cannot start the web server")
+}
+
+/// The directory sync daemon's rounds, in the demo's process: CSV files dropped into the demo's
+/// import folder become imports waiting in the admin UI; leavers are purged when due.
+fn dirsync(cfg: &Config) {
+    let store = match context::open_store(cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            output::note(&format!("the directory sync did not start: {e:#}"));
+            return;
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(cfg.import_drop_dir()) {
+        output::note(&format!(
+            "the directory sync did not start: cannot make {}: {e}",
+            cfg.import_drop_dir().display()
+        ));
+        return;
+    }
+    let mut rounds = 0u64;
+    loop {
+        match schola_dirsync::daemon::scan_drop_dir(cfg, &store, std::time::SystemTime::now()) {
+            Ok(round) => {
+                for (name, id) in &round.prepared {
+                    output::note(&format!(
+                        "import: {name} is import #{id}; review it in the admin UI (Import)"
+                    ));
+                }
+                for (name, reason) in &round.failed {
+                    output::note(&format!("import: {name} was not imported: {reason}"));
+                }
+            }
+            Err(e) => output::note(&format!("import: cannot read the drop folder: {e}")),
+        }
+        if rounds % 720 == 0
+            && let Err(e) = schola_dirsync::daemon::purge_due(cfg, &store)
+        {
+            output::note(&format!("import: purging leavers failed: {e}"));
+        }
+        rounds += 1;
+        std::thread::sleep(std::time::Duration::from_secs(5));
+    }
 }
 
 /// One capacity check in the background, stored like the timer's; a failure is only noted.
@@ -317,6 +362,7 @@ struct Banner {
     teacher: Option<String>,
     dir: PathBuf,
     config: PathBuf,
+    drop_dir: PathBuf,
     json: bool,
 }
 
@@ -373,6 +419,10 @@ impl Banner {
         if let Some(url) = started.urls.first() {
             t.push_str(&format!(
                 "  capacity     {url}admin/capacity (is this machine big enough for the school?)\n"
+            ));
+            t.push_str(&format!(
+                "  import       {url}admin/import, or drop a CSV export into {}\n",
+                self.drop_dir.display()
             ));
         }
         t.push('\n');
