@@ -4,6 +4,7 @@
 
 mod capacity;
 mod cgroup;
+mod import;
 mod login;
 mod server;
 mod stats;
@@ -36,6 +37,9 @@ enum Bench {
     /// The capacity model's accuracy: predicted vs measured largest school whose 8:00 storm
     /// stays within target, on machine sizes emulated with control groups (needs root).
     CapacityAccuracy(capacity::CapacityArgs),
+    /// Import of a whole school: dry-run diff, apply (hashing apart from the rest), the
+    /// school-year changeover, and an LDAP sync against a real slapd, against their limits.
+    Import(import::ImportArgs),
     /// The capacity probe and model inside a size's control group (used by
     /// capacity-accuracy; prints JSON).
     #[command(hide = true)]
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         Bench::Login(args) => ("login", login::run(args)),
         Bench::Storm(args) => ("storm", storm::run(args)),
         Bench::CapacityAccuracy(args) => ("capacity-accuracy", capacity::run(args)),
+        Bench::Import(args) => ("import", import::run(args)),
         Bench::CapacityProbe(args) => ("capacity-probe", capacity::probe(args)),
     };
     match result {
