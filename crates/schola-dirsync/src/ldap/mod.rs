@@ -32,6 +32,8 @@
 
 mod conn;
 mod map;
+#[cfg(feature = "test-slapd")]
+pub mod testing;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
