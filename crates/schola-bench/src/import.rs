@@ -35,12 +35,40 @@ pub struct ImportArgs {
 
 // Latin-1 letters only, so each is one byte in Windows-1252 (as the export would have them).
 const GIVEN: &[&str] = &[
-    "Anna", "Jörg", "Zoë", "Ayse", "Lukas", "Émilie", "Björn", "Siobhán", "Mehmet", "Lena",
-    "José", "Malgorzata", "Noah", "Chloé", "Ömer", "Jürgen",
+    "Anna",
+    "Jörg",
+    "Zoë",
+    "Ayse",
+    "Lukas",
+    "Émilie",
+    "Björn",
+    "Siobhán",
+    "Mehmet",
+    "Lena",
+    "José",
+    "Malgorzata",
+    "Noah",
+    "Chloé",
+    "Ömer",
+    "Jürgen",
 ];
 const FAMILY: &[&str] = &[
-    "Müller", "Groß", "O'Connor", "Öztürk", "Schmidt", "De Smet", "Weiß", "Nguyen", "Kowalski",
-    "van der Berg", "Schäfer", "Dubois", "Krause", "Yilmaz", "Straße", "Janssens",
+    "Müller",
+    "Groß",
+    "O'Connor",
+    "Öztürk",
+    "Schmidt",
+    "De Smet",
+    "Weiß",
+    "Nguyen",
+    "Kowalski",
+    "van der Berg",
+    "Schäfer",
+    "Dubois",
+    "Krause",
+    "Yilmaz",
+    "Straße",
+    "Janssens",
 ];
 
 /// A sophomorix `students.csv` (Windows-1252, CRLF): `n` students in grades 5 to 10, four
@@ -104,7 +132,12 @@ pub fn run(args: &ImportArgs) -> Result<bool> {
     // 1. read + diff (dry run)
     let file = sophomorix(n, false);
     let t = Instant::now();
-    let roster = read_csv(&file, "students.csv", &ProfileChoice::Auto, &Import::default())?;
+    let roster = read_csv(
+        &file,
+        "students.csv",
+        &ProfileChoice::Auto,
+        &Import::default(),
+    )?;
     let plan = diff(&store, &roster, &rules)?;
     figures.push(Figure {
         what: format!("dry run: read and diff {n} people"),
@@ -133,7 +166,12 @@ pub fn run(args: &ImportArgs) -> Result<bool> {
     // 3. the changeover from next year's export
     let next = sophomorix(n, true);
     let t = Instant::now();
-    let roster = read_csv(&next, "students-next-year.csv", &ProfileChoice::Auto, &Import::default())?;
+    let roster = read_csv(
+        &next,
+        "students-next-year.csv",
+        &ProfileChoice::Auto,
+        &Import::default(),
+    )?;
     let plan = diff(&store, &roster, &rules)?;
     figures.push(Figure {
         what: format!(
