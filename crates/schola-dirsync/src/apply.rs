@@ -71,9 +71,15 @@ pub struct Applied {
     /// The new accounts' initial passwords, for the letters; empty for upstream people.
     #[serde(skip)]
     pub letters: Vec<Letter>,
-    /// Time spent hashing the new passwords (on all cores), and everything else.
+    /// Time spent hashing the new passwords (on all cores), and everything else (in JSON: seconds).
+    #[serde(serialize_with = "secs")]
     pub hashing: Duration,
+    #[serde(serialize_with = "secs")]
     pub rest: Duration,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
 }
 
 /// Applies `plan` now, in one transaction. `import` is the stored import it came from, if any.

@@ -1234,3 +1234,271 @@ fn check_storm_measures_the_running_server_and_removes_its_accounts() {
     assert_eq!(storm["errors"], 0, "no error but the waiting room: {storm}");
     assert!(storm["signins_per_sec"].as_f64().unwrap() > 0.0, "{storm}");
 }
+
+// --- import ------------------------------------------------------------------------------------
+
+/// `../shared/data/rosters/<name>`: the sample exports of school administration software.
+fn roster(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/rosters")
+        .join(name);
+    assert!(p.exists(), "the sample roster {} is missing", p.display());
+    p.to_string_lossy().into_owned()
+}
+
+fn lines_of(list: &Value) -> Vec<u64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_sample_exports_import_as_their_readme_says() {
+    let s = School::new();
+    let out = s.json(&["import", "csv", &roster("sophomorix-students-cp1252.csv")]);
+    let plan = &out["plan"];
+    assert_eq!(plan["encoding"], "Windows-1252");
+    assert_eq!(plan["delimiter"], ";");
+    assert_eq!(plan["profile"], "sophomorix");
+    // line 243 has no given name, line 244 repeats the id of line 241; line 245's class is trimmed
+    assert_eq!(lines_of(&plan["rejected"]), [243, 244]);
+    assert!(
+        plan["rejected"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("given name")
+    );
+    assert!(
+        plan["rejected"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("line 241")
+    );
+    assert_eq!(lines_of(&plan["warnings"]), [245]);
+    let creates = plan["create"].as_array().unwrap();
+    assert_eq!(creates.len(), 243);
+    // nothing is written before the import is applied
+    assert_eq!(s.people().len(), 1);
+
+    let id = out["import"].as_i64().unwrap().to_string();
+    let letters = s.dir.path().join("letters");
+    std::fs::create_dir(&letters).unwrap();
+    let text = s.ok(&[
+        "import",
+        "apply",
+        &id,
+        "--letters",
+        letters.to_str().unwrap(),
+    ]);
+    assert!(text.contains("243 created"), "{text}");
+    let people = s.people();
+    assert_eq!(people.len(), 244);
+    // the two Anna Müller of 5a are two people with two logins
+    let annas = s.json(&["group", "members", "5a"]);
+    let annas: Vec<&Value> = annas
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["display_name"] == "Anna Müller")
+        .collect();
+    assert_eq!(annas.len(), 2, "{annas:?}");
+    assert_ne!(annas[0]["login"], annas[1]["login"]);
+    let members = s.json(&["group", "members", "8a"]);
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["display_name"] == "Ömer Straße"),
+        "line 245's student, in 8a after the trim: {members}"
+    );
+    // the letters are readable only by the admin and hold every new login
+    let csv_letters =
+        std::fs::read_to_string(letters.join(format!("password-letters-{id}.csv"))).unwrap();
+    for c in creates {
+        assert!(csv_letters.contains(c["login"].as_str().unwrap()));
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(letters.join(format!("password-letters-{id}.pdf")))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // the generic Schola CSV (UTF-8 with BOM, quoted fields) and the teachers' list, in another
+    // school (the sample files are different schools with overlapping ids)
+    let s = School::new();
+    let out = s.json(&[
+        "import",
+        "csv",
+        &roster("generic-students-utf8-bom.csv"),
+        "--apply",
+    ]);
+    assert_eq!(out["applied"]["summary"]["rejected"], 0, "{out}");
+    let people = s.people();
+    assert!(
+        people
+            .iter()
+            .any(|p| p["given_name"] == "Jean \"JJ\"" && p["family_name"] == "Dupont, Jr."),
+        "the quoted names of the last line"
+    );
+    let out = s.json(&[
+        "import",
+        "csv",
+        &roster("teachers-untis-utf8.csv"),
+        "--apply",
+    ]);
+    assert_eq!(out["applied"]["summary"]["create"], 6, "{out}");
+    let teachers = s.json(&["user", "list", "--role", "teacher"]);
+    assert!(teachers.to_string().contains("Siobhán"), "{teachers}");
+    // the students are still there: the teachers' list is complete only for teachers
+    assert_eq!(
+        s.json(&["user", "list", "--role", "student", "--status", "disabled"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+#[test]
+fn the_school_year_changes_from_the_2025_export_to_the_2026_export() {
+    let s = School::new();
+    s.ok(&[
+        "import",
+        "csv",
+        &roster("year-change/2025-students.csv"),
+        "--apply",
+    ]);
+    let before = s.people();
+    let plan = s.json(&["import", "csv", &roster("year-change/2026-students.csv")])["plan"].clone();
+    // one family-name change keeps the account
+    let updates = plan["update"].as_array().unwrap();
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates[0]["changes"][0]["field"], "family_name");
+    // every class moves up a grade; one student changes class within the grade
+    let flows = plan["class_flows"].as_array().unwrap();
+    assert!(flows.iter().any(|f| f["from"] == "5a" && f["to"] == "6a"));
+    let odd: Vec<&Value> = flows
+        .iter()
+        .filter(|f| {
+            let (from, to) = (f["from"].as_str().unwrap(), f["to"].as_str().unwrap());
+            from[from.len() - 1..] != to[to.len() - 1..]
+        })
+        .collect();
+    assert_eq!(odd.len(), 1, "one class move within a grade: {odd:?}");
+    assert_eq!(odd[0]["people"], 1);
+    // grade 10 leaves (disabled, not deleted), a new grade 5 arrives
+    let grade10 = plan["disable"].as_array().unwrap();
+    assert!(!grade10.is_empty());
+    assert!(
+        grade10
+            .iter()
+            .all(|p| p["classes"][0].as_str().unwrap().starts_with("10"))
+    );
+    assert!(
+        plan["create"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["classes"][0].as_str().unwrap().starts_with('5'))
+    );
+    let id = s.json(&["import", "list", "--status", "pending"])[0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    s.ok(&["import", "apply", &id]);
+    let after = s.people();
+    assert_eq!(
+        after.len(),
+        before.len() + plan["create"].as_array().unwrap().len()
+    );
+    let leaver = grade10[0]["login"].as_str().unwrap();
+    let shown = s.json(&["user", "show", leaver]);
+    assert_eq!(shown["status"], "disabled", "{shown}");
+    assert!(shown["purge_at"].as_i64().unwrap() > 0);
+    let renamed = updates[0]["login"].as_str().unwrap();
+    let shown = s.json(&["user", "show", renamed]);
+    assert_eq!(shown["family_name"], updates[0]["changes"][0]["to"]);
+    // the same export again changes nothing
+    let again =
+        s.json(&["import", "csv", &roster("year-change/2026-students.csv")])["plan"].clone();
+    assert_eq!(again["create"].as_array().unwrap().len(), 0);
+    assert_eq!(again["moves"].as_array().unwrap().len(), 0);
+    assert_eq!(again["disable"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_broken_file_is_refused_with_its_problem_and_changes_nothing() {
+    let s = School::new();
+    let empty = s.dir.path().join("empty.csv");
+    std::fs::write(&empty, b"").unwrap();
+    let e = s.fail(&["import", "csv", empty.to_str().unwrap()]);
+    assert!(e.contains("empty.csv") && e.contains("empty"), "{e}");
+    let png = s.dir.path().join("photo.csv");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    let e = s.fail(&["import", "csv", png.to_str().unwrap()]);
+    assert!(
+        e.contains("photo.csv") && e.contains("not a text file"),
+        "{e}"
+    );
+    let e = s.fail(&[
+        "import",
+        "csv",
+        &roster("teachers-untis-utf8.csv"),
+        "--profile",
+        "nosuch",
+    ]);
+    assert!(e.contains("nosuch"), "{e}");
+    assert_eq!(s.people().len(), 1);
+    assert_eq!(s.json(&["import", "list"]).as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn promotion_without_an_export_and_letters_taken_once() {
+    let s = School::new();
+    let out = s.json(&[
+        "import",
+        "csv",
+        &roster("year-change/2025-students.csv"),
+        "--apply",
+    ]);
+    // the letters wait for one download
+    let waiting = s.json(&["import", "letters"]);
+    let token = waiting[0]["token"].as_str().unwrap().to_string();
+    assert_eq!(waiting[0]["count"], out["applied"]["summary"]["create"]);
+    let dir = s.dir.path().join("out");
+    std::fs::create_dir(&dir).unwrap();
+    s.ok(&["import", "letters", &token, "--out", dir.to_str().unwrap()]);
+    assert!(
+        std::fs::read(dir.join("password-letters.pdf"))
+            .unwrap()
+            .starts_with(b"%PDF")
+    );
+    let e = s.fail(&["import", "letters", &token, "--out", dir.to_str().unwrap()]);
+    assert!(e.contains("already taken"), "{e}");
+
+    let text = s.ok(&["import", "promote", "--last-grade", "10"]);
+    assert!(text.contains("5a    6a"), "{text}");
+    assert!(text.contains("nothing was changed yet"), "{text}");
+    assert!(
+        s.json(&["group", "list", "--kind", "class"])
+            .to_string()
+            .contains("\"10a\"")
+    );
+    let id = s.json(&["import", "list", "--status", "pending"])[0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    s.ok(&["import", "apply", &id]);
+    let grade5 = s.json(&["group", "members", "5a"]);
+    assert_eq!(grade5.as_array().unwrap().len(), 0, "{grade5}");
+    assert!(
+        !s.json(&["group", "members", "6a"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
