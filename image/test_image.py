@@ -241,6 +241,22 @@ def main():
         if status != 303:
             fail(f"the new student cannot sign in (HTTP {status})")
         ok("the student erika.mustermann signs in")
+
+        step("a CSV export dropped into the import folder waits for approval, then is applied")
+        vm.run("systemctl is-active schola-dirsync.service")
+        vm.run("printf 'id,role,class,given_name,family_name\\n4711,student,5a,J\\303\\266rg,Gro\\303\\237\\n' "
+               "> /tmp/students.csv && install -m 0644 /tmp/students.csv /var/lib/schola/import/incoming/")
+        _, out = vm.run("for i in $(seq 60); do scholactl --json import list --status pending "
+                        "| grep -q students.csv && break; sleep 1; done; "
+                        "scholactl --json import list --status pending")
+        m = re.search(r'"id":\s*(\d+)', out)
+        if not m or "students.csv" not in out:
+            fail(f"the dropped file did not become a pending import within 60 s:\n{out}")
+        vm.run("install -d -m 0700 /tmp/letters")
+        vm.run(f"scholactl import apply {m.group(1)} --letters /tmp/letters")
+        vm.run("scholactl user show joerg.gross && test -s /tmp/letters/*.pdf")
+        ok("schola-dirsync took the dropped export as a pending import; applied, the student "
+           "joerg.gross exists and the password letters were written")
         # idle memory: the machine has settled once the UI is up and nothing else runs
         time.sleep(20)
         _, out = vm.run("awk '/^MemTotal/ {t=$2} /^MemAvailable/ {a=$2} "

@@ -5,7 +5,7 @@
 
 use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use schola_core::audit::Actor;
@@ -34,8 +34,10 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<()> {
             output::print(&format!("{}\n", names.join("\n")))
         }
         ImportCommand::Csv(args) => {
-            let store = ctx.store(&cfg)?;
+            // read and create files as the caller, before acting as the state's owner
             let bytes = read_limited(&args.file)?;
+            let files = LetterFiles::create_for(&args.opts)?;
+            let store = ctx.store(&cfg)?;
             let origin = args
                 .file
                 .file_name()
@@ -50,9 +52,10 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<()> {
             if args.partial {
                 roster.roles.clear();
             }
-            prepare_and_maybe_apply(ctx, &cfg, &store, &roster, &args.opts)
+            prepare_and_maybe_apply(ctx, &cfg, &store, &roster, &args.opts, files)
         }
         ImportCommand::Ldap(opts) => {
+            let files = LetterFiles::create_for(&opts)?;
             let store = ctx.store(&cfg)?;
             let ldap = cfg.import.ldap.as_ref().ok_or_else(|| {
                 anyhow!(
@@ -67,13 +70,14 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<()> {
             let roster = rt
                 .block_on(schola_dirsync::ldap::fetch(ldap))
                 .map_err(|e| anyhow!("{e}"))?;
-            prepare_and_maybe_apply(ctx, &cfg, &store, &roster, &opts)
+            prepare_and_maybe_apply(ctx, &cfg, &store, &roster, &opts, files)
         }
         ImportCommand::Promote { last_grade, opts } => {
+            let files = LetterFiles::create_for(&opts)?;
             let store = ctx.store(&cfg)?;
             let grade = last_grade.unwrap_or(cfg.import.last_grade);
             let (id, plan) = apply::prepare_promotion(&store, &Actor::cli(), grade)?;
-            show_and_maybe_apply(ctx, &cfg, &store, id, &plan, &opts)
+            show_and_maybe_apply(ctx, &cfg, &store, id, &plan, &opts, files)
         }
         ImportCommand::List { status } => {
             let store = ctx.store(&cfg)?;
@@ -118,12 +122,13 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<()> {
             output::print(&text)
         }
         ImportCommand::Apply { id, letters } => {
-            let store = ctx.store(&cfg)?;
             let opts = ImportApplyOpts {
                 apply: true,
                 letters,
             };
-            apply_stored(ctx, &cfg, &store, id, &opts)
+            let files = LetterFiles::create_for(&opts)?;
+            let store = ctx.store(&cfg)?;
+            apply_stored(ctx, &cfg, &store, id, files)
         }
         ImportCommand::Discard { id } => {
             let store = ctx.store(&cfg)?;
@@ -165,6 +170,25 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<()> {
                 }
                 (Some(token), out) => {
                     let dir = out.unwrap_or_else(|| ".".into());
+                    // which formats are left, read before anything is created
+                    let Some(batch) = letters_store
+                        .list(now, LETTERS_MAX_AGE)
+                        .with_context(|| format!("cannot read {}", cfg.letters_dir().display()))?
+                        .into_iter()
+                        .find(|b| b.token == token)
+                    else {
+                        bail!(
+                            "the letters '{}' were already taken, have expired (after 24 hours) or never existed; \
+                             make new passwords for a class with 'scholactl user passwd' or the class page in the admin UI",
+                            printable(&token)
+                        );
+                    };
+                    let files = LetterFiles::create(
+                        &dir,
+                        "password-letters",
+                        batch.pdf_left,
+                        batch.csv_left,
+                    )?;
                     let store = ctx.store(&cfg)?;
                     let school = store.school()?.name;
                     let created = output::date(now);
@@ -173,26 +197,27 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<()> {
                         portal_url: &portal_url(&cfg),
                         created: &created,
                     };
-                    let mut wrote = Vec::new();
-                    for (format, name) in [
-                        (LetterFormat::Pdf, "password-letters.pdf"),
-                        (LetterFormat::Csv, "password-letters.csv"),
-                    ] {
-                        if let Some(bytes) =
-                            letters_store.take(&token, format, &header, now, LETTERS_MAX_AGE)?
-                        {
-                            let path = dir.join(name);
-                            write_private(&path, &bytes)?;
-                            wrote.push(path.display().to_string());
-                        }
-                    }
-                    if wrote.is_empty() {
-                        bail!(
-                            "the letters '{}' were already taken, have expired (after 24 hours) or never existed; \
-                             make new passwords for a class with 'scholactl user passwd' or the class page in the admin UI",
-                            printable(&token)
-                        );
-                    }
+                    let pdf = match batch.pdf_left {
+                        true => letters_store.take(
+                            &token,
+                            LetterFormat::Pdf,
+                            &header,
+                            now,
+                            LETTERS_MAX_AGE,
+                        )?,
+                        false => None,
+                    };
+                    let csv_bytes = match batch.csv_left {
+                        true => letters_store.take(
+                            &token,
+                            LetterFormat::Csv,
+                            &header,
+                            now,
+                            LETTERS_MAX_AGE,
+                        )?,
+                        false => None,
+                    };
+                    let wrote = files.write(pdf.as_deref(), csv_bytes.as_deref())?;
                     output::print(&format!(
                         "wrote {} (readable only by you; they are gone from the server now)\n",
                         wrote.join(" and ")
@@ -254,10 +279,11 @@ fn prepare_and_maybe_apply(
     store: &Store,
     roster: &Roster,
     opts: &ImportApplyOpts,
+    files: Option<LetterFiles>,
 ) -> Result<()> {
     let rules = Rules::in_force(cfg, store)?;
     let (id, plan) = apply::prepare(store, &Actor::cli(), roster, &rules)?;
-    show_and_maybe_apply(ctx, cfg, store, id, &plan, opts)
+    show_and_maybe_apply(ctx, cfg, store, id, &plan, opts, files)
 }
 
 fn show_and_maybe_apply(
@@ -267,6 +293,7 @@ fn show_and_maybe_apply(
     id: i64,
     plan: &Plan,
     opts: &ImportApplyOpts,
+    files: Option<LetterFiles>,
 ) -> Result<()> {
     if !opts.apply {
         if ctx.json {
@@ -285,7 +312,7 @@ fn show_and_maybe_apply(
     if !ctx.json {
         output::print(&plan_text(plan))?;
     }
-    apply_stored(ctx, cfg, store, id, opts)
+    apply_stored(ctx, cfg, store, id, files)
 }
 
 fn apply_stored(
@@ -293,7 +320,7 @@ fn apply_stored(
     cfg: &Config,
     store: &Store,
     id: i64,
-    opts: &ImportApplyOpts,
+    files: Option<LetterFiles>,
 ) -> Result<()> {
     let rules = Rules::in_force(cfg, store)?;
     match apply::apply_import(store, &Actor::cli(), id, &rules)
@@ -309,7 +336,7 @@ fn apply_stored(
             )
         }
         Outcome::Applied(done) => {
-            let letters_note = deliver_letters(cfg, store, id, &done, opts)?;
+            let letters_note = deliver_letters(cfg, store, id, &done, files)?;
             if ctx.json {
                 return output::print_json(&serde_json::json!({
                     "import": id, "applied": done, "letters": letters_note
@@ -332,18 +359,16 @@ fn apply_stored(
     }
 }
 
-/// Writes the letters to `--letters DIR`, or keeps them for one download in the admin UI.
+/// Writes the letters into the `--letters` files, or keeps them for one download in the admin
+/// UI.
 fn deliver_letters(
     cfg: &Config,
     store: &Store,
     id: i64,
     done: &Applied,
-    opts: &ImportApplyOpts,
+    files: Option<LetterFiles>,
 ) -> Result<Option<String>> {
-    if done.letters.is_empty() {
-        return Ok(None);
-    }
-    if let Some(dir) = &opts.letters {
+    if let Some(files) = files {
         let school = store.school()?.name;
         let created = output::date(now());
         let header = LetterHeader {
@@ -351,16 +376,25 @@ fn deliver_letters(
             portal_url: &portal_url(cfg),
             created: &created,
         };
-        let pdf = dir.join(format!("password-letters-{id}.pdf"));
-        let csvf = dir.join(format!("password-letters-{id}.csv"));
-        write_private(&pdf, &letters::letters_pdf(&header, &done.letters))?;
-        write_private(&csvf, &letters::letters_csv(&done.letters))?;
-        return Ok(Some(format!(
-            "password letters for {} new accounts: {} and {} (readable only by you; hand them out, then delete them)",
-            done.letters.len(),
-            pdf.display(),
-            csvf.display()
-        )));
+        let wrote = files.write(
+            Some(&letters::letters_pdf(&header, &done.letters)),
+            Some(&letters::letters_csv(&done.letters)),
+        )?;
+        return Ok(Some(if done.letters.is_empty() {
+            format!(
+                "no new accounts, so no passwords in {}",
+                wrote.join(" and ")
+            )
+        } else {
+            format!(
+                "password letters for {} new accounts: {} (readable only by you; hand them out, then delete them)",
+                done.letters.len(),
+                wrote.join(" and ")
+            )
+        }));
+    }
+    if done.letters.is_empty() {
+        return Ok(None);
     }
     let token = LetterStore::new(cfg.letters_dir())
         .put(
@@ -385,17 +419,63 @@ fn deliver_letters(
     )))
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| f.write_all(bytes))
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
+/// The files `--letters DIR` (or `letters --out DIR`) writes, created empty with mode 0600 by
+/// the person running scholactl before it acts as the owner of the school's state (as root, the
+/// user schola, who may not write DIR), and filled afterwards through the open files.
+struct LetterFiles {
+    pdf: Option<(PathBuf, std::fs::File)>,
+    csv: Option<(PathBuf, std::fs::File)>,
+}
+
+impl LetterFiles {
+    fn create_for(opts: &ImportApplyOpts) -> Result<Option<LetterFiles>> {
+        let Some(dir) = &opts.letters else {
+            return Ok(None);
+        };
+        let t = now();
+        let stem = format!(
+            "password-letters-{}-{:02}{:02}{:02}",
+            output::date(t),
+            t.rem_euclid(86_400) / 3600,
+            t.rem_euclid(3600) / 60,
+            t.rem_euclid(60)
+        );
+        LetterFiles::create(dir, &stem, true, true).map(Some)
+    }
+
+    fn create(dir: &Path, stem: &str, pdf: bool, csv: bool) -> Result<LetterFiles> {
+        let open = |ext: &str| -> Result<(PathBuf, std::fs::File)> {
+            let path = dir.join(format!("{stem}.{ext}"));
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .with_context(|| {
+                    format!("cannot create {} (it must not exist yet)", path.display())
+                })?;
+            Ok((path, f))
+        };
+        Ok(LetterFiles {
+            pdf: if pdf { Some(open("pdf")?) } else { None },
+            csv: if csv { Some(open("csv")?) } else { None },
+        })
+    }
+
+    /// Writes what there is; returns the paths written.
+    fn write(self, pdf: Option<&[u8]>, csv: Option<&[u8]>) -> Result<Vec<String>> {
+        let mut wrote = Vec::new();
+        for (file, bytes) in [(self.pdf, pdf), (self.csv, csv)] {
+            if let (Some((path, mut f)), Some(bytes)) = (file, bytes) {
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .and_then(|()| f.write_all(bytes))
+                    .and_then(|()| f.sync_all())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                wrote.push(path.display().to_string());
+            }
+        }
+        Ok(wrote)
+    }
 }
 
 fn portal_url(cfg: &Config) -> String {
