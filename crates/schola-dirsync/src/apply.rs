@@ -252,7 +252,7 @@ pub enum Outcome {
     Applied(Applied),
     /// The directory changed since the diff was made; this is the new diff, stored in place of
     /// the old one. Nothing was written.
-    Changed(Plan),
+    Changed(Box<Plan>),
 }
 
 /// Applies stored import `id` if its diff is still what the directory would get now.
@@ -281,7 +281,7 @@ pub fn apply_import(store: &Store, actor: &Actor, id: i64, rules: &Rules) -> Res
     };
     if now_plan != shown {
         store.replace_import_plan(id, &to_json(&now_plan)?, &to_json(&now_plan.summary())?)?;
-        return Ok(Outcome::Changed(now_plan));
+        return Ok(Outcome::Changed(Box::new(now_plan)));
     }
     match apply(store, actor, &shown, Some(id), rules) {
         Ok(a) => Ok(Outcome::Applied(a)),

@@ -107,7 +107,7 @@ fn dirsync(cfg: &Config) {
             }
             Err(e) => output::note(&format!("import: cannot read the drop folder: {e}")),
         }
-        if rounds % 720 == 0
+        if rounds.is_multiple_of(720)
             && let Err(e) = schola_dirsync::daemon::purge_due(cfg, &store)
         {
             output::note(&format!("import: purging leavers failed: {e}"));
