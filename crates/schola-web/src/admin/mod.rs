@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod capacity;
 pub mod groups;
+pub mod import;
 pub mod notices;
 pub mod people;
 pub mod services;
@@ -14,6 +15,7 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(people::routes)
         .configure(groups::routes)
+        .configure(import::routes)
         .configure(audit::routes)
         .configure(services::routes)
         .configure(settings::routes)

@@ -8,6 +8,7 @@ mod admin_pages;
 mod assets;
 mod capacity;
 mod groups;
+mod import;
 mod kit;
 mod metrics;
 mod people;
