@@ -14,6 +14,7 @@ mod people;
 mod portal;
 mod settings;
 mod slowloris;
+mod upstream;
 mod wizard;
 
 use std::net::IpAddr;
