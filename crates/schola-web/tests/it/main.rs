@@ -15,6 +15,7 @@ mod people;
 mod portal;
 mod settings;
 mod slowloris;
+mod upstream;
 mod wizard;
 
 use std::net::IpAddr;
