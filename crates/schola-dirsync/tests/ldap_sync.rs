@@ -14,7 +14,8 @@ use schola_dirsync::ldap::testing::{
 
 fn school(slapd: &Slapd) -> (Config, Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let text = "profile = \"dev\"\n\n[auth.argon2]\nmemory_kib = 64\niterations = 1\nparallelism = 1\n";
+    let text =
+        "profile = \"dev\"\n\n[auth.argon2]\nmemory_kib = 64\niterations = 1\nparallelism = 1\n";
     let path = dir.path().join("schola.toml");
     std::fs::write(&path, text).unwrap();
     let mut cfg = Config::from_str_at(&path, text).unwrap();
@@ -45,12 +46,22 @@ async fn first_sync_change_resync_and_removal() {
     let (cfg, store, _d) = school(&slapd);
 
     let (id, applied) = sync_ldap(&cfg, &store).await.unwrap().unwrap();
-    assert!(applied, "import #{id} waits although the first sync is no mistake");
+    assert!(
+        applied,
+        "import #{id} waits although the first sync is no mistake"
+    );
     assert_eq!(store.count_people(None).unwrap(), 300);
     let p1 = store.require_person(&login_of(1)).unwrap();
     assert_eq!(p1.role, role_of(1));
     // synced people have no local password: they sign in with the upstream one
-    assert!(store.credentials(&login_of(1)).unwrap().unwrap().1.is_none());
+    assert!(
+        store
+            .credentials(&login_of(1))
+            .unwrap()
+            .unwrap()
+            .1
+            .is_none()
+    );
     assert_eq!(
         store.upstream_dn(p1.id).unwrap().map(|d| d.to_lowercase()),
         Some(person_dn(schema, 1).to_lowercase())
@@ -62,7 +73,9 @@ async fn first_sync_change_resync_and_removal() {
     assert!(sync_ldap(&cfg, &store).await.unwrap().is_none());
 
     // upstream: a rename, a class move, a removal
-    let gone = (3..300).find(|&i| role_of(i) == Role::Student && i != i2).unwrap();
+    let gone = (3..300)
+        .find(|&i| role_of(i) == Role::Student && i != i2)
+        .unwrap();
     slapd
         .ldapmodify(&format!(
             "dn: {u1}\nchangetype: modify\nreplace: sn\nsn: Neumann-Schmidt\n\n\
@@ -84,7 +97,11 @@ async fn first_sync_change_resync_and_removal() {
     assert!(students_of(&store, "9d").contains(&login_of(i2)));
     assert!(!students_of(&store, "5c").contains(&login_of(i2)));
     let left = store.require_person(&login_of(gone)).unwrap();
-    assert_eq!(left.status, Status::Disabled, "removed upstream: disabled, not deleted");
+    assert_eq!(
+        left.status,
+        Status::Disabled,
+        "removed upstream: disabled, not deleted"
+    );
     assert!(left.purge_at.is_some());
     assert_eq!(store.count_people(None).unwrap(), 299);
 }
@@ -103,11 +120,17 @@ async fn an_ad_like_tree_syncs_by_object_guid_and_a_mass_removal_waits() {
     // most of the school vanishes upstream (a wrong filter, a broken OU): the change waits
     let mut ldif = String::new();
     for i in 0..30 {
-        ldif.push_str(&format!("dn: {}\nchangetype: delete\n\n", person_dn(schema, i)));
+        ldif.push_str(&format!(
+            "dn: {}\nchangetype: delete\n\n",
+            person_dn(schema, i)
+        ));
     }
     slapd.ldapmodify(&ldif).unwrap();
     let (id, applied) = sync_ldap(&cfg, &store).await.unwrap().unwrap();
-    assert!(!applied, "a sync that disables 30 of 40 must wait for approval");
+    assert!(
+        !applied,
+        "a sync that disables 30 of 40 must wait for approval"
+    );
     assert_eq!(store.import_record(id).unwrap().unwrap().status, "pending");
     assert_eq!(store.count_people(None).unwrap(), 40);
     assert!(store.require_person(&login_of(0)).unwrap().is_active());
