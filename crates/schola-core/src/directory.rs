@@ -482,6 +482,19 @@ impl Store {
 
     /// Stores a new password hash; ends the person's sessions (everywhere they were signed in).
     pub fn set_password_hash(&self, actor: &Actor, person_id: i64, hash: &str) -> Result<()> {
+        self.store_password_hash(actor, person_id, hash, PasswordOrigin::Set)
+    }
+
+    /// Stores a password hash with the journal and audit entries; a password set here (by its
+    /// owner or an admin) ends the person's sessions, one the upstream directory accepted at
+    /// sign-in does not (the person just proved it).
+    pub(crate) fn store_password_hash(
+        &self,
+        actor: &Actor,
+        person_id: i64,
+        hash: &str,
+        origin: PasswordOrigin,
+    ) -> Result<()> {
         let now = self.now();
         self.write(|tx| {
             let sql = |e| self.sqlite_err(e);
@@ -495,9 +508,15 @@ impl Store {
                 params![person_id, hash, now],
             )
             .map_err(sql)?;
-            tx.execute("DELETE FROM sessions WHERE person_id = ?1", [person_id]).map_err(sql)?;
-            journal::append(tx, now, "person.password_changed", Some(person_id), None, json!({"login": login})).map_err(sql)?;
-            audit::record(tx, now, actor, "person.password", Some(&login), json!({})).map_err(sql)?;
+            let (action, data) = match origin {
+                PasswordOrigin::Set => {
+                    tx.execute("DELETE FROM sessions WHERE person_id = ?1", [person_id]).map_err(sql)?;
+                    ("person.password", json!({"login": login}))
+                }
+                PasswordOrigin::Upstream => ("person.password_upstream", json!({"login": login, "upstream": true})),
+            };
+            journal::append(tx, now, "person.password_changed", Some(person_id), None, data).map_err(sql)?;
+            audit::record(tx, now, actor, action, Some(&login), json!({})).map_err(sql)?;
             Ok(())
         })
     }
@@ -599,28 +618,14 @@ impl Store {
     /// Deletes a person for good. The login stays reserved for `reuse_days`, so mail for the
     /// old owner never reaches a newcomer with the same name.
     pub fn purge_person(&self, actor: &Actor, login: &str, reuse_days: i64) -> Result<()> {
-        let now = self.now();
-        self.write(|tx| {
-            let sql = |e| self.sqlite_err(e);
-            let (id, status): (i64, Status) = tx
-                .query_row("SELECT id, status FROM people WHERE login = ?1", [login], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-                .map_err(sql)?
-                .ok_or_else(|| Error::NotFound(format!("person '{login}'")))?;
-            if status != Status::Disabled {
-                return Err(Error::Invalid(format!("'{login}' is active; disable the account before purging it")));
-            }
-            tx.execute("DELETE FROM people WHERE id = ?1", [id]).map_err(sql)?;
-            tx.execute(
-                "INSERT INTO retired_logins (login, person_id, retired_at, reusable_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (login) DO UPDATE SET person_id = excluded.person_id, retired_at = excluded.retired_at,
-                                                   reusable_at = excluded.reusable_at",
-                params![login, id, now, now + reuse_days.max(0) * 86_400],
-            )
-            .map_err(sql)?;
-            journal::append(tx, now, "person.purged", Some(id), None, json!({"login": login})).map_err(sql)?;
-            audit::record(tx, now, actor, "person.purge", Some(login), json!({})).map_err(sql)?;
-            Ok(())
+        self.batch(actor, |b| {
+            let id = self.id_of(
+                b.tx,
+                "SELECT id FROM people WHERE login = ?1",
+                login,
+                "person",
+            )?;
+            b.purge(id, login, reuse_days)
         })
     }
 
@@ -984,6 +989,13 @@ fn set_setting(tx: &Transaction<'_>, key: &str, value: &str) -> rusqlite::Result
         params![key, value],
     )?;
     Ok(())
+}
+
+/// Where a stored password comes from; see [`Store::store_password_hash`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PasswordOrigin {
+    Set,
+    Upstream,
 }
 
 /// Directory changes inside one transaction; see [`Store::batch`].

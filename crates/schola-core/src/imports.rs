@@ -518,7 +518,7 @@ impl Batch<'_, '_> {
             None => return Err(Error::NotFound(format!("person '{login}'"))),
             Some(Status::Active) => {
                 return Err(Error::Invalid(format!(
-                    "'{login}' is active; only disabled people are purged"
+                    "'{login}' is active; disable the account before purging it"
                 )));
             }
             Some(Status::Disabled) => {}
@@ -608,31 +608,11 @@ impl Store {
     /// Stores the hash of a password the upstream directory just accepted, so mail and files
     /// accept the same password. Sessions elsewhere stay: the person proved the new password.
     pub fn store_upstream_password(&self, person_id: i64, hash: &str) -> Result<()> {
-        let now = self.now();
-        self.write(|tx| {
-            let sql = |e| self.sqlite_err(e);
-            let login: String = tx
-                .query_row("SELECT login FROM people WHERE id = ?1", [person_id], |r| r.get(0))
-                .optional()
-                .map_err(sql)?
-                .ok_or_else(|| Error::NotFound(format!("person #{person_id}")))?;
-            tx.execute(
-                "UPDATE people SET password_hash = ?2, password_changed_at = ?3, updated_at = ?3 WHERE id = ?1",
-                params![person_id, hash, now],
-            )
-            .map_err(sql)?;
-            journal::append(
-                tx,
-                now,
-                "person.password_changed",
-                Some(person_id),
-                None,
-                json!({"login": login, "upstream": true}),
-            )
-            .map_err(sql)?;
-            audit::record(tx, now, &Actor::system("schola-web"), "person.password_upstream", Some(&login), json!({}))
-                .map_err(sql)?;
-            Ok(())
-        })
+        self.store_password_hash(
+            &Actor::system("schola-web"),
+            person_id,
+            hash,
+            crate::directory::PasswordOrigin::Upstream,
+        )
     }
 }
