@@ -6,7 +6,7 @@
 //!   cannot be read, to `../failed/` with a `.txt` beside it saying why). With `auto_apply` the
 //!   import is applied at once; otherwise it waits for the admin in the admin UI.
 //! - **Upstream LDAP/AD**: every `interval_minutes`, the upstream is read and the change applied
-//!   (a sync follows its upstream), except when it would disable more than a third of the synced
+//!   (a sync follows its upstream), except when it would disable more than 30 % of the synced
 //!   people: then it waits for approval like a dropped file.
 //! - **Purges**: people disabled longer than the grace period are purged; the journal's
 //!   `person.purged` tells the file and mail daemons to archive what they left.
