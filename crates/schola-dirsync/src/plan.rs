@@ -105,6 +105,29 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A plan that changes nothing yet.
+    fn empty(source: Source, origin: String, profile: String) -> Plan {
+        Plan {
+            source,
+            origin,
+            profile,
+            encoding: None,
+            delimiter: None,
+            roles: Vec::new(),
+            create: Vec::new(),
+            update: Vec::new(),
+            moves: Vec::new(),
+            disable: Vec::new(),
+            enable: Vec::new(),
+            purge: Vec::new(),
+            new_classes: Vec::new(),
+            class_flows: Vec::new(),
+            unchanged: 0,
+            rejected: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
     /// True when applying would change nothing.
     pub fn is_empty(&self) -> bool {
         self.create.is_empty()
@@ -161,23 +184,12 @@ const MASS_LEAVE_SHARE: f64 = 0.3;
 /// Compares `roster` with the directory and returns the whole change.
 pub fn plan(roster: &Roster, snap: &Snapshot, opts: &PlanOptions<'_>) -> Plan {
     let mut out = Plan {
-        source: roster.source,
-        origin: roster.origin.clone(),
-        profile: roster.profile.clone(),
         encoding: roster.encoding.clone(),
         delimiter: roster.delimiter,
         roles: roster.roles.clone(),
-        create: Vec::new(),
-        update: Vec::new(),
-        moves: Vec::new(),
-        disable: Vec::new(),
-        enable: Vec::new(),
-        purge: Vec::new(),
-        new_classes: Vec::new(),
-        class_flows: Vec::new(),
-        unchanged: 0,
         rejected: roster.rejected.clone(),
         warnings: roster.warnings.clone(),
+        ..Plan::empty(roster.source, roster.origin.clone(), roster.profile.clone())
     };
     let by_id: HashMap<&str, &ImportedPerson> = snap
         .people
@@ -432,25 +444,11 @@ fn choose_login(
 /// `last_grade` leave (disabled, purged after the grace period). Classes without a grade in
 /// their name (`q1`, `daz`) stay and are listed as warnings.
 pub fn promotion(snap: &Snapshot, last_grade: u32) -> Plan {
-    let mut out = Plan {
-        source: Source::Csv,
-        origin: format!("school-year changeover (last grade {last_grade})"),
-        profile: "promote".into(),
-        encoding: None,
-        delimiter: None,
-        roles: vec![],
-        create: vec![],
-        update: vec![],
-        moves: vec![],
-        disable: vec![],
-        enable: vec![],
-        purge: vec![],
-        new_classes: vec![],
-        class_flows: vec![],
-        unchanged: 0,
-        rejected: vec![],
-        warnings: vec![],
-    };
+    let mut out = Plan::empty(
+        Source::Csv,
+        format!("school-year changeover (last grade {last_grade})"),
+        "promote".into(),
+    );
     let mut flows: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut new_classes: BTreeMap<String, ()> = BTreeMap::new();
     let mut ungraded: BTreeMap<String, usize> = BTreeMap::new();
