@@ -263,7 +263,8 @@ pub struct Ldap {
     pub starttls: bool,
     /// PEM file of the CA that signed the upstream's certificate; unset = the system's roots.
     pub ca_file: Option<PathBuf>,
-    /// The account Schola reads the tree with, and a file holding its password (mode 0600).
+    /// The account Schola reads the tree with, and a file holding its password (owned by the
+    /// user schola, mode 0600: schola-dirsync and scholactl read it as that user).
     pub bind_dn: String,
     pub bind_password_file: Option<PathBuf>,
     /// Where people are searched, and which entries are people.
