@@ -4,7 +4,7 @@
 //! written where `--letters DIR` says or kept for one download in the admin UI.
 
 use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -467,8 +467,9 @@ impl LetterFiles {
         let mut wrote = Vec::new();
         for (file, bytes) in [(self.pdf, pdf), (self.csv, csv)] {
             if let (Some((path, mut f)), Some(bytes)) = (file, bytes) {
-                f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                    .and_then(|()| f.write_all(bytes))
+                // created 0600 by the caller; no chmod here: after taking on the state's owner
+                // this process no longer owns the file (fchmod would fail with EPERM)
+                f.write_all(bytes)
                     .and_then(|()| f.sync_all())
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 wrote.push(path.display().to_string());

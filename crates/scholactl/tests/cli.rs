@@ -1508,3 +1508,61 @@ fn promotion_without_an_export_and_letters_taken_once() {
             .is_empty()
     );
 }
+
+/// As on the appliance: root runs scholactl on a school whose state another user owns. The
+/// export in root's private folder is read and the letters are written there as root's, while
+/// the database stays the school's (scholactl takes on its owner for the database). Needs root,
+/// as CI runs it.
+#[test]
+fn root_imports_from_and_writes_letters_to_its_own_folder_while_the_database_stays_the_schools() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test acts as root on a school owned by another user: run it as root (as CI does)"
+    );
+    let s = School::new();
+    fn chown_tree(p: &Path) {
+        std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
+        if p.is_dir() {
+            for e in std::fs::read_dir(p).unwrap() {
+                chown_tree(&e.unwrap().path());
+            }
+        }
+    }
+    chown_tree(&s.dir.path().join("state"));
+    let private = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let export = private.path().join("students.csv");
+    std::fs::write(
+        &export,
+        "id,role,class,given_name,family_name\n1,student,5a,Jörg,Groß\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&export, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = s.ok(&[
+        "import",
+        "csv",
+        export.to_str().unwrap(),
+        "--apply",
+        "--letters",
+        private.path().to_str().unwrap(),
+    ]);
+    assert!(out.contains("1 created"), "{out}");
+    let letters: Vec<_> = std::fs::read_dir(private.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("password-letters-")
+        })
+        .collect();
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    for l in &letters {
+        let m = std::fs::metadata(l).unwrap();
+        assert_eq!((m.uid(), m.mode() & 0o777), (0, 0o600), "{}", l.display());
+        assert!(m.len() > 0, "{} is empty", l.display());
+    }
+    assert_eq!(std::fs::metadata(s.database()).unwrap().uid(), 65534);
+}
