@@ -49,6 +49,7 @@ pub struct Config {
     pub auth: Auth,
     pub directory: Directory,
     pub import: Import,
+    pub files: Files,
     /// The file this configuration was read from (not a key).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -140,6 +141,7 @@ impl Default for Config {
             auth: Auth::default(),
             directory: Directory::default(),
             import: Import::default(),
+            files: Files::default(),
             source: None,
         }
     }
@@ -203,6 +205,77 @@ impl Default for Directory {
             login_scheme: "{given}.{family}".into(),
             login_reuse_days: 365,
             purge_grace_days: 90,
+        }
+    }
+}
+
+/// `[files]`: home and group shares (`schola-files`), reached through `schola-web` over a Unix
+/// socket, and over SMB through Samba.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Files {
+    /// The Unix socket `schola-files` listens on and `schola-web` forwards to. Default:
+    /// `/run/schola-files/files.sock`, or `<state_dir>/files.sock` with `profile = "dev"`.
+    pub socket: Option<PathBuf>,
+    /// Default quota of a student's home, in MiB (a person's own quota overrides it).
+    pub student_quota_mb: u64,
+    /// Default quota of a teacher's home, in MiB.
+    pub teacher_quota_mb: u64,
+    /// Default quota of staff and admins' homes, in MiB.
+    pub staff_quota_mb: u64,
+    /// Default quota of a group's share (class or course), in MiB.
+    pub group_quota_mb: u64,
+    /// Quota of the staff exchange, in MiB.
+    pub exchange_quota_mb: u64,
+    /// Per-group share quotas in MiB, by group name: `[files.group_quotas_mb] "5a" = 2048`.
+    pub group_quotas_mb: std::collections::BTreeMap<String, u64>,
+    /// Deleted files stay in the person's trash this many days.
+    pub trash_days: u32,
+    /// SMB through Samba; unset means no SMB.
+    pub samba: Option<Samba>,
+}
+
+/// `[files.samba]`: what the privileged `schola-files samba-sync` writes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Samba {
+    /// The smb.conf that includes [`Samba::include_file`] (its `passdb backend` holds the
+    /// passwords).
+    pub smb_conf: PathBuf,
+    /// The generated share definitions.
+    pub include_file: PathBuf,
+    /// Where libnss-extrausers reads `passwd` and `group`.
+    pub extrausers_dir: PathBuf,
+    /// A person's Unix uid is `uid_base + id`; the group `schola-people` has gid `uid_base`.
+    pub uid_base: u32,
+    /// Reload smbd after a change (`smbcontrol smbd reload-config`).
+    pub reload: bool,
+}
+
+impl Default for Files {
+    fn default() -> Self {
+        Files {
+            socket: None,
+            student_quota_mb: 1024,
+            teacher_quota_mb: 10 * 1024,
+            staff_quota_mb: 10 * 1024,
+            group_quota_mb: 5 * 1024,
+            exchange_quota_mb: 20 * 1024,
+            group_quotas_mb: Default::default(),
+            trash_days: 30,
+            samba: None,
+        }
+    }
+}
+
+impl Default for Samba {
+    fn default() -> Self {
+        Samba {
+            smb_conf: "/etc/samba/smb.conf".into(),
+            include_file: "/etc/samba/schola-shares.conf".into(),
+            extrausers_dir: "/var/lib/extrausers".into(),
+            uid_base: 200_000,
+            reload: true,
         }
     }
 }
@@ -444,6 +517,18 @@ impl Config {
         }
         self.paths.update_dir = self.paths.update_dir.as_deref().map(abs);
         self.import.drop_dir = self.import.drop_dir.as_deref().map(abs);
+        self.files.socket = self.files.socket.as_deref().map(abs);
+        if let Some(s) = &mut self.files.samba {
+            s.smb_conf = abs(&s.smb_conf);
+            s.include_file = abs(&s.include_file);
+            s.extrausers_dir = abs(&s.extrausers_dir);
+            if s.uid_base < 1000 {
+                return Err("files.samba.uid_base must be at least 1000 (below are system accounts)".into());
+            }
+        }
+        if self.files.trash_days == 0 {
+            return Err("files.trash_days must be at least 1".into());
+        }
         if let Some(l) = &mut self.import.ldap {
             l.ca_file = l.ca_file.as_deref().map(abs);
             l.bind_password_file = l.bind_password_file.as_deref().map(abs);
@@ -504,6 +589,15 @@ impl Config {
             .drop_dir
             .clone()
             .unwrap_or_else(|| self.paths.state_dir.join("import").join("incoming"))
+    }
+
+    /// See [`Files::socket`].
+    pub fn files_socket(&self) -> PathBuf {
+        match &self.files.socket {
+            Some(p) => p.clone(),
+            None if self.profile == Profile::Dev => self.paths.state_dir.join("files.sock"),
+            None => PathBuf::from("/run/schola-files/files.sock"),
+        }
     }
 
     /// Where password letters wait for their one download: `<state_dir>/import/letters`.

@@ -1,0 +1,3 @@
+//! `schola-files`: the file share daemon.
+
+fn main() {}
