@@ -37,7 +37,7 @@ pub fn hash_password(cfg: Argon2Config, password: &str) -> Result<String> {
 /// A password as it is stored: the argon2id PHC string every Schola sign-in checks, and the NT
 /// hash Samba's passdb needs for SMB (NTLM/NTLMv2 sign-in cannot use anything else). Both are
 /// made from the same plaintext at the same moment and stored in the same transaction.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Hashed {
     /// argon2id PHC string (`$argon2id$v=19$…`).
     pub phc: String,
@@ -338,7 +338,10 @@ mod tests {
         let h = hash_password_for(FAST, "password").unwrap();
         assert!(verify_password(&h.phc, "password"));
         assert_eq!(h.nt, nt_hash("password"));
-        assert!(!format!("{h:?}").contains(&h.nt), "the NT hash stays out of logs");
+        assert!(
+            !format!("{h:?}").contains(&h.nt),
+            "the NT hash stays out of logs"
+        );
     }
 
     #[test]

@@ -234,7 +234,10 @@ mod tests {
         let b = person(&s, "ben", Role::Teacher, None);
         let people = s.smb_people().unwrap();
         assert_eq!(people.len(), 2);
-        assert_eq!(people[0].nt_hash.as_deref(), Some(nt_hash("Erste-Wahl-7").as_str()));
+        assert_eq!(
+            people[0].nt_hash.as_deref(),
+            Some(nt_hash("Erste-Wahl-7").as_str())
+        );
         assert_eq!(people[1].nt_hash, None);
         s.set_password_hash(
             &Actor::system("test"),
@@ -249,8 +252,14 @@ mod tests {
         )
         .unwrap();
         let people = s.smb_people().unwrap();
-        assert_eq!(people[0].nt_hash.as_deref(), Some(nt_hash("Dritte-9").as_str()));
-        assert_eq!(people[1].nt_hash.as_deref(), Some(nt_hash("Zweite-8").as_str()));
+        assert_eq!(
+            people[0].nt_hash.as_deref(),
+            Some(nt_hash("Dritte-9").as_str())
+        );
+        assert_eq!(
+            people[1].nt_hash.as_deref(),
+            Some(nt_hash("Zweite-8").as_str())
+        );
         assert!(!format!("{people:?}").contains(&nt_hash("Dritte-9")));
     }
 
@@ -274,7 +283,12 @@ mod tests {
         let j = s.journal_since(0, 1000).unwrap();
         assert_eq!(j.len(), before + 1);
         assert_eq!(j[before].kind, "person.smb_secret_stored");
-        assert!(!j[before].data.to_string().contains(&nt_hash("Alt-Passwort-1")));
+        assert!(
+            !j[before]
+                .data
+                .to_string()
+                .contains(&nt_hash("Alt-Passwort-1"))
+        );
         // a second call changes nothing, even with another password
         assert!(!s.ensure_smb_secret(a, "Anderes-2").unwrap());
         assert_eq!(
@@ -301,8 +315,10 @@ mod tests {
             },
         )
         .unwrap();
-        s.add_member(&act, "5a", "anna", MemberRole::Member).unwrap();
-        s.add_member(&act, "5a", "carl", MemberRole::Member).unwrap();
+        s.add_member(&act, "5a", "anna", MemberRole::Member)
+            .unwrap();
+        s.add_member(&act, "5a", "carl", MemberRole::Member)
+            .unwrap();
         s.add_member(&act, "5a", "tom", MemberRole::Member).unwrap();
         s.add_member(&act, "5a", "tom", MemberRole::Owner).unwrap();
         s.disable_person(&act, "carl", 30).unwrap();
@@ -312,7 +328,12 @@ mod tests {
             g[0].members,
             vec![(a, MemberRole::Member), (t, MemberRole::Owner)]
         );
-        let logins: Vec<String> = s.smb_people().unwrap().into_iter().map(|p| p.login).collect();
+        let logins: Vec<String> = s
+            .smb_people()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.login)
+            .collect();
         assert_eq!(logins, ["anna", "tom"]);
     }
 }

@@ -364,7 +364,7 @@ async fn password_change_ends_existing_sessions() {
     );
     let store = s.store();
     let p = store.require_person("joerg.mueller").unwrap();
-    let h = schola_core::password::hash_password(FAST, "Neues-Passwort-9").unwrap();
+    let h = schola_core::password::hash_password_for(FAST, "Neues-Passwort-9").unwrap();
     store
         .set_password_hash(&Actor::system("test"), p.id, &h)
         .unwrap();
@@ -822,7 +822,7 @@ async fn a_burst_past_the_limits_waits_in_the_waiting_room() {
         iterations: 3,
         parallelism: 1,
     };
-    let hash = schola_core::password::hash_password(slow, STUDENT_PW).unwrap();
+    let hash = schola_core::password::hash_password_for(slow, STUDENT_PW).unwrap();
     let student = store.require_person("joerg.mueller").unwrap();
     store
         .set_password_hash(&Actor::system("test"), student.id, &hash)
