@@ -381,6 +381,38 @@ async fn password_change_ends_existing_sessions() {
     );
 }
 
+/// Passwords set before SMB support have no NT hash; the first portal sign-in stores it, a
+/// failed one does not.
+#[tokio::test]
+async fn signin_stores_a_missing_smb_password() {
+    let s = Server::start("");
+    let store = s.store();
+    let p = store.require_person("joerg.mueller").unwrap();
+    store
+        .conn()
+        .unwrap()
+        .execute("DELETE FROM smb_secrets WHERE person_id = ?1", [p.id])
+        .unwrap();
+    assert!(!store.has_smb_secret(p.id).unwrap());
+    let c = s.client();
+    assert_eq!(
+        s.sign_in(&c, "joerg.mueller", "falsch-1").await.status(),
+        401
+    );
+    assert!(!store.has_smb_secret(p.id).unwrap());
+    assert_eq!(
+        s.sign_in(&c, "joerg.mueller", STUDENT_PW).await.status(),
+        303
+    );
+    let nt = store
+        .smb_people()
+        .unwrap()
+        .into_iter()
+        .find(|x| x.id == p.id)
+        .and_then(|x| x.nt_hash);
+    assert_eq!(nt, Some(schola_core::password::nt_hash(STUDENT_PW)));
+}
+
 #[tokio::test]
 async fn names_are_escaped_in_pages() {
     let s = Server::start("");
