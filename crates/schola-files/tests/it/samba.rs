@@ -33,6 +33,7 @@ const FAST: Argon2Config = Argon2Config {
 const ANNA_PW: &str = "Anna-Kreide-71";
 const BEN_PW: &str = "Ben-Tafel-82";
 const TOM_PW: &str = "Tom-Lehrer-93";
+const OLGA_PW: &str = "Olga-Heft-04";
 
 /// Holds the lock, smbd and the temp dir; cleans up whatever happens.
 struct Harness {
@@ -353,6 +354,15 @@ fn smb_homes_class_share_passwords_and_disabled_people() {
     store
         .create_person(&actor, new("smbt.tom", Role::Teacher, TOM_PW), &scheme)
         .unwrap();
+    // a password set before SMB support: argon2id only, no NT hash yet
+    let olga = store
+        .create_person(&actor, new("smbt.olga", Role::Student, OLGA_PW), &scheme)
+        .unwrap();
+    store
+        .conn()
+        .unwrap()
+        .execute("DELETE FROM smb_secrets WHERE person_id = ?1", [olga.id])
+        .unwrap();
     store
         .create_group(
             &actor,
@@ -374,8 +384,9 @@ fn smb_homes_class_share_passwords_and_disabled_people() {
     let t = Instant::now();
     let report = samba::sync(&cfg, &store).unwrap();
     eprintln!("first sync: {:?} in {:?}", report, t.elapsed());
-    assert_eq!(report.people, 4);
-    assert_eq!(report.passdb_added, 4);
+    assert_eq!(report.people, 5);
+    assert_eq!(report.passdb_added, 5);
+    assert_eq!(report.without_smb_password, 1, "olga");
     assert_eq!(report.shares, 3, "homes, 5a, exchange");
     assert!(report.changed);
     assert!(
@@ -473,6 +484,16 @@ fn smb_homes_class_share_passwords_and_disabled_people() {
     let out = smb(&h, "5a", "smbt.ben", BEN_PW, "ls").unwrap();
     assert!(out.contains("arbeitsblatt.txt"), "{out}");
 
+    // no NT hash yet: refused until the portal sign-in stores it (and the next sync)
+    denied(
+        smb(&h, "smbt.olga", "smbt.olga", OLGA_PW, "ls"),
+        "a password from before SMB support",
+    );
+    assert!(store.ensure_smb_secret(olga.id, OLGA_PW).unwrap());
+    let r = samba::sync(&cfg, &store).unwrap();
+    assert_eq!((r.passdb_updated, r.without_smb_password), (1, 0), "{r:?}");
+    smb(&h, "smbt.olga", "smbt.olga", OLGA_PW, "ls").unwrap();
+
     // a wrong password
     denied(
         smb(&h, "smbt.anna", "smbt.anna", "Falsch-123", "ls"),
@@ -500,7 +521,7 @@ fn smb_homes_class_share_passwords_and_disabled_people() {
     store.disable_person(&actor, "smbt.ben", 30).unwrap();
     let r = samba::sync(&cfg, &store).unwrap();
     assert_eq!(r.passdb_removed, 1, "{r:?}");
-    assert_eq!(r.people, 3);
+    assert_eq!(r.people, 4);
     denied(
         smb(&h, "smbt.ben", "smbt.ben", BEN_PW, "ls"),
         "a disabled person",
