@@ -56,7 +56,9 @@ impl ResponseError for ApiError {
         {
             b.extend(extra.clone());
         }
-        HttpResponse::build(self.status).json(body)
+        // Close after an error: an upload's unread rest must not be parsed as a next request,
+        // nor keep the connection waiting for it.
+        HttpResponse::build(self.status).force_close().json(body)
     }
 }
 
@@ -204,14 +206,37 @@ fn content_length(req: &HttpRequest) -> Option<u64> {
 
 async fn dav(req: HttpRequest, dreq: DavRequest, files: Data) -> Result<HttpResponse, ApiError> {
     let actor = actor(&req, &files).await?;
+    let inside = dav_server::davpath::DavPath::new(req.uri().path()).is_ok_and(|p| {
+        let b = p.as_bytes();
+        b == b"/dav" || b.starts_with(b"/dav/")
+    });
+    if !inside {
+        return Err(e(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the path {} is not allowed (it leaves the share or has invalid characters)",
+                req.path()
+            ),
+        ));
+    }
+    // The policy first, with the API's clear errors: dav-server would answer 409 for a hidden
+    // area, and a DELETE of a collection deletes its members before failing on the root.
+    let op = match req.method().as_str() {
+        "DELETE" | "MOVE" => Some(Op::Delete),
+        "PUT" | "MKCOL" => Some(Op::Write),
+        _ => None,
+    };
+    let path = percent_decode(req.path().strip_prefix("/dav").unwrap_or(""));
+    let checked = match op {
+        Some(op) => Some(target(&files, &actor, &path, op)?),
+        None => None,
+    };
     if req.method() == actix_web::http::Method::PUT
         && let Some(len) = content_length(&req)
+        && let Some(t) = checked
     {
         // Refuse up front, with a message, what cannot fit.
-        let path = percent_decode(req.path().strip_prefix("/dav").unwrap_or(""));
-        if let Ok(t) = target(&files, &actor, &path, Op::Write)
-            && let Some(o) = t.quota.clone()
-        {
+        if let Some(o) = t.quota.clone() {
             let q = files.quotas.clone();
             let (free, limit) = web::block(move || {
                 let old = fsops::walk(&t)
@@ -235,7 +260,12 @@ async fn dav(req: HttpRequest, dreq: DavRequest, files: Data) -> Result<HttpResp
     }
     let login = actor.login.clone();
     let resp = files.dav.handle_guarded(dreq.request, login, actor).await;
-    Ok(DavResponse::from(resp).respond_to(&req))
+    let mut resp = DavResponse::from(resp).respond_to(&req);
+    if resp.status().as_u16() >= 400 {
+        resp.head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
+    Ok(resp)
 }
 
 fn percent_decode(s: &str) -> String {
