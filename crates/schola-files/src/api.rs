@@ -715,6 +715,11 @@ async fn upload_chunk(
             extra: Some(json!({"offset": s.offset})),
         });
     }
+    let _busy = Busy::take(&files, &token).ok_or_else(|| ApiError {
+        status: StatusCode::CONFLICT,
+        msg: format!("{}: another chunk of this upload is being sent", s.path),
+        extra: Some(json!({"offset": s.offset})),
+    })?;
     let part = files.layout.uploads().join(format!("{token}.part"));
     let start = s.offset;
     let mut f = web::block(move || -> std::io::Result<std::fs::File> {
@@ -783,6 +788,33 @@ async fn upload_chunk(
     Ok(HttpResponse::Ok().json(json!({"offset": st.offset})))
 }
 
+/// Marks a resumable upload as receiving a chunk; released when dropped.
+struct Busy {
+    files: Data,
+    token: String,
+}
+
+impl Busy {
+    fn take(files: &Data, token: &str) -> Option<Busy> {
+        let mut b = files.busy_uploads.lock().unwrap_or_else(|p| p.into_inner());
+        b.insert(token.to_string()).then(|| Busy {
+            files: files.clone(),
+            token: token.to_string(),
+        })
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut b = self
+            .files
+            .busy_uploads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        b.remove(&self.token);
+    }
+}
+
 async fn upload_finish(
     req: HttpRequest,
     token: web::Path<String>,
@@ -801,6 +833,12 @@ async fn upload_finish(
             extra: Some(json!({"offset": s.offset})),
         });
     }
+    let _busy = Busy::take(&files, &token).ok_or_else(|| {
+        e(
+            StatusCode::CONFLICT,
+            format!("{}: a chunk of this upload is still being sent", s.path),
+        )
+    })?;
     let t = target(&files, &actor, &s.path, Op::Write)?;
     let files2 = files.clone();
     let path = t.display();

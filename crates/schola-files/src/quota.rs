@@ -190,11 +190,13 @@ impl Quotas {
         })
     }
 
-    /// Records a completed write (+) or delete (−).
+    /// Records a completed write (+) or delete (−). Nothing to do when the usage is not cached:
+    /// the next walk sees the change on disk.
     pub fn charge(&self, owner: &QuotaOwner, delta: i64) {
-        let _ = self.usage(owner);
         let mut i = self.lock();
-        let u = i.usage.entry(owner.clone()).or_insert(0);
+        let Some(u) = i.usage.get_mut(owner) else {
+            return;
+        };
         *u = if delta < 0 {
             u.saturating_sub(delta.unsigned_abs())
         } else {
@@ -205,6 +207,11 @@ impl Quotas {
     /// Forgets the cached usage: the next use walks the tree again.
     pub fn forget(&self, owner: &QuotaOwner) {
         self.lock().usage.remove(owner);
+    }
+
+    /// Forgets every cached usage (hourly, so SMB writes are counted eventually).
+    pub fn forget_all(&self) {
+        self.lock().usage.clear();
     }
 }
 
@@ -245,6 +252,7 @@ mod tests {
         assert!(q.reserve(&p, 10, 5).is_err());
         drop(r);
         assert!(q.reserve(&p, 10, 10).is_ok());
+        assert_eq!(q.usage(&p), 0);
         q.charge(&p, 4);
         assert_eq!(q.usage(&p), 4);
         q.charge(&p, -10);

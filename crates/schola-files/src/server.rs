@@ -23,6 +23,8 @@ pub struct Files {
     pub store: Store,
     pub cfg: Arc<Config>,
     pub dav: DavHandler<Arc<Actor>>,
+    /// Resumable uploads receiving a chunk right now (one chunk at a time per upload).
+    pub busy_uploads: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Files {
@@ -45,6 +47,7 @@ impl Files {
             store,
             cfg: Arc::new(cfg),
             dav,
+            busy_uploads: Default::default(),
         })
     }
 }
@@ -103,6 +106,8 @@ pub fn housekeeping(files: &Files, now: i64, purge: bool) {
             );
         }
         crate::api::purge_stale_uploads(&files.layout, now);
+        // Writes that bypass us (SMB) are counted again from the next walk on.
+        files.quotas.forget_all();
     }
     if let Err(e) = follow_journal(files, now) {
         log::error!("following the change journal failed: {e}");

@@ -129,3 +129,63 @@ fn the_journal_makes_homes_and_archives_those_of_purged_people() {
         b"keep me"
     );
 }
+
+#[test]
+fn housekeeping_purges_old_trash_and_stale_uploads() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = schola_files::layout::Layout::new(dir.path());
+    layout.create().unwrap();
+    let t = now();
+    for (id, at) in [("old", t - 31 * 86_400), ("new", t - 86_400)] {
+        let d = layout.trash("anna.a").join(id);
+        std::fs::create_dir_all(d.join("item")).unwrap();
+        let meta = json!({"path": format!("/home/{id}"), "deleted_at": at, "size": 0});
+        std::fs::write(d.join("meta.json"), meta.to_string()).unwrap();
+    }
+    assert_eq!(schola_files::trash::purge_older(&layout, 30, t), 1);
+    let left = schola_files::trash::list(&layout, "anna.a");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, "new");
+    let up = layout.uploads();
+    for (tok, at) in [("a".repeat(32), t - 25 * 3600), ("b".repeat(32), t - 3600)] {
+        let state =
+            json!({"person_id": 1, "path": "/home/x", "size": 10, "offset": 0, "updated_at": at});
+        std::fs::write(up.join(format!("{tok}.json")), state.to_string()).unwrap();
+        std::fs::write(up.join(format!("{tok}.part")), b"").unwrap();
+    }
+    schola_files::api::purge_stale_uploads(&layout, t);
+    let mut names: Vec<_> = std::fs::read_dir(&up)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            format!("{}.json", "b".repeat(32)),
+            format!("{}.part", "b".repeat(32))
+        ]
+    );
+}
+
+#[test]
+fn check_man_page_and_socket_mode() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let s = Server::start();
+    let mode = std::fs::metadata(&s.socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o660);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_schola-files"))
+        .arg("--check")
+        .arg("--config")
+        .arg(s._dir.path().join("schola.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config OK"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_schola-files"))
+        .arg("--generate-man")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(".TH schola-files 8"));
+}
