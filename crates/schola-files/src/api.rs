@@ -259,7 +259,10 @@ async fn dav(req: HttpRequest, dreq: DavRequest, files: Data) -> Result<HttpResp
         }
     }
     let login = actor.login.clone();
-    let resp = files.dav.handle_guarded(dreq.request, login, actor).await;
+    let resp = files
+        .dav_handler(&login)
+        .handle_guarded(dreq.request, login, actor)
+        .await;
     let mut resp = DavResponse::from(resp).respond_to(&req);
     if resp.status().as_u16() >= 400 {
         resp.head_mut()

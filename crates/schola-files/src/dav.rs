@@ -4,6 +4,11 @@
 //! the temporary file and commits in `flush()` (dav-server calls it once the whole body is in);
 //! dropped without a flush (the client went away), the old version stays. Writing past the free
 //! quota fails with `InsufficientStorage` (507). DELETE of a file moves it to the actor's trash.
+//!
+//! Locks: one in-memory lock table for all requests, but `/home/...` names a different folder
+//! for each person, so [`ScopedLs`] keys locks by the real place (`/home/<login>/...`): Anna's
+//! lock on her `/home/x` never blocks Ben's `/home/x`; a lock in a group share does block the
+//! other members.
 
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::sync::Arc;
@@ -15,6 +20,8 @@ use dav_server::fs::{
     DavDirEntry, DavFile, DavMetaData, FsError, FsFuture, FsResult, FsStream, GuardedFileSystem,
     OpenOptions, ReadDirMeta,
 };
+use dav_server::ls::{DavLock, DavLockSystem, LsFuture};
+use dav_server::memls::MemLs;
 use futures_util::FutureExt as _;
 
 use crate::atomic::{AtomicWriter, WriteError};
@@ -498,5 +505,145 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
             Ok((used.0, Some(used.1)))
         }
         .boxed()
+    }
+}
+
+/// The shared lock table seen through one person's namespace (see the module doc).
+#[derive(Debug, Clone)]
+pub struct ScopedLs {
+    pub inner: MemLs,
+    pub login: String,
+    /// The URL prefix of the DAV paths (`/dav`).
+    pub prefix: String,
+}
+
+fn encode_path(b: &[u8]) -> String {
+    let mut o = String::new();
+    for &c in b {
+        if c.is_ascii_alphanumeric() || b"/-_.~".contains(&c) {
+            o.push(c as char);
+        } else {
+            o.push_str(&format!("%{c:02X}"));
+        }
+    }
+    o
+}
+
+impl ScopedLs {
+    fn remap(&self, p: &DavPath, from: &[u8], to: &[u8]) -> DavPath {
+        let b = p.as_bytes();
+        let rest = match b.strip_prefix(from) {
+            Some(r) if r.is_empty() || r.starts_with(b"/") => r,
+            _ => return p.clone(),
+        };
+        let mut full = self.prefix.as_bytes().to_vec();
+        full.extend_from_slice(to);
+        full.extend_from_slice(rest);
+        match DavPath::new(&encode_path(&full)) {
+            Ok(mut d) => {
+                if d.set_prefix(&self.prefix).is_ok() {
+                    d
+                } else {
+                    p.clone()
+                }
+            }
+            Err(_) => p.clone(),
+        }
+    }
+    fn inward(&self, p: &DavPath) -> DavPath {
+        self.remap(p, b"/home", format!("/home/{}", self.login).as_bytes())
+    }
+    fn outward(&self, mut l: DavLock) -> DavLock {
+        let p = self.remap(
+            &l.path,
+            format!("/home/{}", self.login).as_bytes(),
+            b"/home",
+        );
+        l.path = Box::new(p);
+        l
+    }
+}
+
+impl DavLockSystem for ScopedLs {
+    fn lock(
+        &self,
+        path: &DavPath,
+        principal: Option<&str>,
+        owner: Option<&xmltree::Element>,
+        timeout: Option<std::time::Duration>,
+        shared: bool,
+        deep: bool,
+    ) -> LsFuture<'_, Result<DavLock, DavLock>> {
+        let p = self.inward(path);
+        let owner = owner.cloned();
+        let principal = principal.map(str::to_string);
+        async move {
+            let principal = principal.as_deref();
+            match self
+                .inner
+                .lock(&p, principal, owner.as_ref(), timeout, shared, deep)
+                .await
+            {
+                Ok(l) => Ok(self.outward(l)),
+                Err(l) => Err(self.outward(l)),
+            }
+        }
+        .boxed()
+    }
+    fn unlock(&self, path: &DavPath, token: &str) -> LsFuture<'_, Result<(), ()>> {
+        let p = self.inward(path);
+        let token = token.to_string();
+        async move { self.inner.unlock(&p, &token).await }.boxed()
+    }
+    fn refresh(
+        &self,
+        path: &DavPath,
+        token: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> LsFuture<'_, Result<DavLock, ()>> {
+        let p = self.inward(path);
+        let token = token.to_string();
+        async move {
+            self.inner
+                .refresh(&p, &token, timeout)
+                .await
+                .map(|l| self.outward(l))
+        }
+        .boxed()
+    }
+    fn check(
+        &self,
+        path: &DavPath,
+        principal: Option<&str>,
+        ignore_principal: bool,
+        deep: bool,
+        submitted_tokens: &[String],
+    ) -> LsFuture<'_, Result<(), DavLock>> {
+        let p = self.inward(path);
+        let principal = principal.map(str::to_string);
+        let tokens = submitted_tokens.to_vec();
+        async move {
+            self.inner
+                .check(&p, principal.as_deref(), ignore_principal, deep, &tokens)
+                .await
+                .map_err(|l| self.outward(l))
+        }
+        .boxed()
+    }
+    fn discover(&self, path: &DavPath) -> LsFuture<'_, Vec<DavLock>> {
+        let p = self.inward(path);
+        async move {
+            self.inner
+                .discover(&p)
+                .await
+                .into_iter()
+                .map(|l| self.outward(l))
+                .collect()
+        }
+        .boxed()
+    }
+    fn delete(&self, path: &DavPath) -> LsFuture<'_, Result<(), ()>> {
+        let p = self.inward(path);
+        async move { self.inner.delete(&p).await }.boxed()
     }
 }

@@ -22,7 +22,9 @@ pub struct Files {
     pub quotas: Quotas,
     pub store: Store,
     pub cfg: Arc<Config>,
-    pub dav: DavHandler<Arc<Actor>>,
+    pub davfs: DavFs,
+    /// The one lock table of all DAV requests (seen per person through [`crate::dav::ScopedLs`]).
+    pub locks: dav_server::memls::MemLs,
     /// Resumable uploads receiving a chunk right now (one chunk at a time per upload).
     pub busy_uploads: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -32,23 +34,36 @@ impl Files {
         let layout = Layout::new(cfg.paths.data_dir.clone());
         layout.create()?;
         let quotas = Quotas::new(layout.clone(), cfg.files.clone());
-        let dav = DavHandler::builder()
-            .strip_prefix("/dav")
-            .filesystem(Box::new(DavFs {
-                layout: layout.clone(),
-                quotas: quotas.clone(),
-            }))
-            .locksystem(dav_server::memls::MemLs::new())
-            .hide_symlinks(true)
-            .build_handler();
+        let davfs = DavFs {
+            layout: layout.clone(),
+            quotas: quotas.clone(),
+        };
+        let locks = *dav_server::memls::MemLs::new();
         Ok(Files {
             layout,
             quotas,
             store,
             cfg: Arc::new(cfg),
-            dav,
+            davfs,
+            locks,
             busy_uploads: Default::default(),
         })
+    }
+}
+
+impl Files {
+    /// The WebDAV handler for one person's request (their view of the shared lock table).
+    pub fn dav_handler(&self, login: &str) -> DavHandler<Arc<Actor>> {
+        DavHandler::builder()
+            .strip_prefix("/dav")
+            .filesystem(Box::new(self.davfs.clone()))
+            .locksystem(Box::new(crate::dav::ScopedLs {
+                inner: self.locks.clone(),
+                login: login.to_string(),
+                prefix: "/dav".into(),
+            }))
+            .hide_symlinks(true)
+            .build_handler()
     }
 }
 

@@ -177,6 +177,11 @@ fn dav_lock_unlock_round_trip() {
     assert_eq!(r.status, 200, "{}", r.text());
     let token = r.header("lock-token").unwrap().to_string();
     assert!(token.starts_with("<urn:uuid:"), "{token}");
+    // Ben's /home/l.txt is another file: anna's lock does not touch it.
+    assert_eq!(
+        s.req("ben.b", "PUT", "/dav/home/l.txt", &[], b"ben").status,
+        201
+    );
     // Without the token the file cannot be written; with it, it can.
     assert_eq!(
         s.req("anna.a", "PUT", "/dav/home/l.txt", &[], b"v2").status,
@@ -203,6 +208,40 @@ fn dav_lock_unlock_round_trip() {
         204
     );
     assert_eq!(s.get("anna.a", "/dav/home/l.txt").body, b"v4");
+    assert_eq!(s.get("ben.b", "/dav/home/l.txt").body, b"ben");
+    // In a group share, one member's lock holds for the others.
+    assert_eq!(
+        s.req("tina.t", "PUT", "/dav/groups/4b/plan.txt", &[], b"p1")
+            .status,
+        201
+    );
+    let r = s.req(
+        "tina.t",
+        "LOCK",
+        "/dav/groups/4b/plan.txt",
+        &[("Content-Type", "application/xml")],
+        lockinfo,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("/dav/groups/4b/plan.txt"), "{}", r.text());
+    assert_eq!(
+        s.req("tom.t", "PUT", "/dav/groups/4b/plan.txt", &[], b"p2")
+            .status,
+        423
+    );
+    // The lock's root is reported in the person's own namespace.
+    let r = s.req(
+        "anna.a",
+        "LOCK",
+        "/dav/home/m.txt",
+        &[("Content-Type", "application/xml")],
+        lockinfo,
+    );
+    assert!(
+        r.text().contains("<D:href>/dav/home/m.txt</D:href>"),
+        "{}",
+        r.text()
+    );
     // The quota is reported to DAV clients.
     let r = s.req(
         "anna.a",
