@@ -170,9 +170,15 @@ fn housekeeping_purges_old_trash_and_stale_uploads() {
 }
 
 #[test]
-fn check_man_page_and_socket_mode() {
+fn sigterm_restart_over_a_stale_socket_check_and_man_page() {
     use std::os::unix::fs::PermissionsExt as _;
-    let s = Server::start();
+    let mut s = Server::start();
+    assert_eq!(s.upload("anna.a", "/home/a.txt", b"kept").status, 201);
+    s.restart();
+    assert_eq!(
+        s.get("anna.a", "/api/download?path=/home/a.txt").body,
+        b"kept"
+    );
     let mode = std::fs::metadata(&s.socket).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o660);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_schola-files"))

@@ -164,27 +164,7 @@ impl Server {
             );
         }
         let socket = cfg.files_socket();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_schola-files"))
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let log2 = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("schola-files listening on") {
-                    let _ = tx.send(());
-                }
-                log2.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        let ok = rx.recv_timeout(Duration::from_secs(20)).is_ok();
+        let (child, log) = spawn(&config);
         let mut s = Server {
             _dir: dir,
             data,
@@ -195,11 +175,57 @@ impl Server {
             child,
             tmpfs,
         };
-        if !ok {
+        if !s.wait_ready() {
             let _ = s.child.kill();
             panic!("schola-files did not start: {}", s.log.lock().unwrap());
         }
         s
+    }
+
+    fn wait_ready(&self) -> bool {
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end {
+            if self
+                .log
+                .lock()
+                .unwrap()
+                .contains("schola-files listening on")
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Stops the daemon with SIGTERM (it must exit cleanly), leaves a stale socket file behind
+    /// and starts it again.
+    pub fn restart(&mut self) {
+        let st = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill (procps) must be installed");
+        assert!(st.success());
+        let end = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(Instant::now() < end, "no exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "{status}: {}", self.log.lock().unwrap());
+        let _ = std::fs::remove_file(&self.socket);
+        drop(std::os::unix::net::UnixListener::bind(&self.socket).unwrap());
+        assert!(self.socket.exists(), "a stale socket file is left");
+        let (child, log) = spawn(&self._dir.path().join("schola.toml"));
+        self.child = child;
+        self.log = log;
+        assert!(
+            self.wait_ready(),
+            "no restart: {}",
+            self.log.lock().unwrap()
+        );
     }
 
     pub fn home(&self, login: &str) -> PathBuf {
@@ -406,4 +432,24 @@ pub fn now() -> i64 {
 pub fn write(p: &Path, body: &[u8]) {
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, body).unwrap();
+}
+
+fn spawn(config: &Path) -> (Child, Arc<Mutex<String>>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_schola-files"))
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let stderr = child.stderr.take().unwrap();
+    let log2 = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            log2.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    (child, log)
 }
