@@ -548,16 +548,32 @@ async fn upload(
     let (files2, tt) = (files.clone(), t.clone());
     let (mut w, old_size, _res) = web::block(move || prepare_write(&files2, &tt, len)).await??;
     let path = t.display();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|err| {
-            e(
-                StatusCode::BAD_REQUEST,
-                format!("{path}: the upload was cut off ({err}); nothing was stored"),
-            )
-        })?;
-        let (w2, r) = write_chunk(w, chunk).await?;
-        w = w2;
-        r.map_err(|err| write_err(&path, err))?;
+    // Chunks are gathered up to BATCH bytes: fewer trips to the blocking pool, memory bounded.
+    let mut pending = bytes::BytesMut::new();
+    loop {
+        let chunk = payload.next().await;
+        let end = chunk.is_none();
+        if let Some(chunk) = chunk {
+            let chunk = chunk.map_err(|err| {
+                e(
+                    StatusCode::BAD_REQUEST,
+                    format!("{path}: the upload was cut off ({err}); nothing was stored"),
+                )
+            })?;
+            if w.written() + (pending.len() + chunk.len()) as u64 > w.budget() {
+                let budget = w.budget();
+                return Err(write_err(&path, WriteError::Quota { budget }));
+            }
+            pending.extend_from_slice(&chunk);
+        }
+        if pending.len() >= crate::atomic::BATCH || (end && !pending.is_empty()) {
+            let (w2, r) = write_chunk(w, pending.split().freeze()).await?;
+            w = w2;
+            r.map_err(|err| write_err(&path, err))?;
+        }
+        if end {
+            break;
+        }
     }
     if let Some(n) = len
         && w.written() != n

@@ -46,6 +46,9 @@ pub fn temp_name() -> String {
     )
 }
 
+/// How much a streaming writer gathers before one write to disk (bounds memory per upload).
+pub const BATCH: usize = 1 << 20;
+
 #[derive(Debug)]
 pub struct AtomicWriter {
     file: Option<File>,
@@ -92,6 +95,11 @@ impl AtomicWriter {
 
     pub fn written(&self) -> u64 {
         self.written
+    }
+
+    /// The bytes this writer may write in all.
+    pub fn budget(&self) -> u64 {
+        self.budget
     }
 
     pub fn target(&self) -> &Path {

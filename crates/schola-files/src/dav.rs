@@ -171,10 +171,28 @@ struct WriteFile {
     quotas: Quotas,
     _reservation: Option<Reservation>,
     committed: Option<Meta>,
+    pending: bytes::BytesMut,
 }
 
 impl WriteFile {
+    /// Gathers `b`; writes to disk once [`crate::atomic::BATCH`] bytes are pending.
     fn write(&mut self, b: Bytes) -> FsFuture<'_, ()> {
+        async move {
+            let w = self.writer.as_ref().ok_or(FsError::GeneralFailure)?;
+            if w.written() + (self.pending.len() + b.len()) as u64 > w.budget() {
+                return Err(FsError::InsufficientStorage);
+            }
+            self.pending.extend_from_slice(&b);
+            if self.pending.len() >= crate::atomic::BATCH {
+                let all = self.pending.split().freeze();
+                self.write_out(all).await?;
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn write_out(&mut self, b: Bytes) -> FsFuture<'_, ()> {
         async move {
             let mut w = self.writer.take().ok_or(FsError::GeneralFailure)?;
             let (w, r) = tokio::task::spawn_blocking(move || {
@@ -201,7 +219,7 @@ impl WriteFile {
 impl DavFile for WriteFile {
     fn metadata(&mut self) -> FsFuture<'_, Box<dyn DavMetaData>> {
         let m = self.committed.clone().unwrap_or(Meta {
-            len: self.writer.as_ref().map(|w| w.written()).unwrap_or(0),
+            len: self.writer.as_ref().map(|w| w.written()).unwrap_or(0) + self.pending.len() as u64,
             modified: SystemTime::now(),
             dir: false,
         });
@@ -219,7 +237,7 @@ impl DavFile for WriteFile {
     }
     fn seek(&mut self, pos: SeekFrom) -> FsFuture<'_, u64> {
         // Only "seek to where we are" (no partial PUT into an existing file).
-        let at = self.writer.as_ref().map(|w| w.written()).unwrap_or(0);
+        let at = self.writer.as_ref().map(|w| w.written()).unwrap_or(0) + self.pending.len() as u64;
         let ok =
             matches!(pos, SeekFrom::Start(n) if n == at) || matches!(pos, SeekFrom::Current(0));
         async move {
@@ -233,6 +251,10 @@ impl DavFile for WriteFile {
     }
     fn flush(&mut self) -> FsFuture<'_, ()> {
         async move {
+            if !self.pending.is_empty() && self.writer.is_some() {
+                let all = self.pending.split().freeze();
+                self.write_out(all).await?;
+            }
             let Some(w) = self.writer.take() else {
                 return Ok(());
             };
@@ -329,6 +351,7 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
                     quotas,
                     _reservation: reservation,
                     committed: None,
+                    pending: bytes::BytesMut::new(),
                 }) as Box<dyn DavFile>)
             })
             .await
