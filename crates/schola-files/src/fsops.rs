@@ -10,7 +10,7 @@
 
 use std::fs::Metadata;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use serde::Serialize;
@@ -345,15 +345,6 @@ pub fn free_name(dir: &Path, name: &str) -> String {
         .map(|n| format!("{stem} ({n}){ext}"))
         .find(|n| !taken(n))
         .unwrap_or_else(|| name.to_string())
-}
-
-/// The path as a `PathBuf` below `base` (helper for tests and the trash).
-pub fn join_all(base: &Path, rel: &[String]) -> PathBuf {
-    let mut p = base.to_path_buf();
-    for r in rel {
-        p.push(r);
-    }
-    p
 }
 
 #[cfg(test)]
