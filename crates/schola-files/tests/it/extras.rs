@@ -107,10 +107,15 @@ fn the_journal_makes_homes_and_archives_those_of_purged_people() {
         }
     };
     wait(&|| home.is_dir());
+    // a new account is a change Samba must know: the root helper is asked for a run
+    let request = s.state.join("samba-request").join("sync");
+    wait(&|| request.is_file());
+    std::fs::remove_file(&request).unwrap();
     std::fs::write(home.join("work.txt"), b"keep me").unwrap();
     s.store.disable_person(&actor, "neu.n", 0).unwrap();
     s.store.purge_person(&actor, "neu.n", 365).unwrap();
     wait(&|| !home.exists());
+    wait(&|| request.is_file());
     let archived: Vec<_> = std::fs::read_dir(s.data.join("archive"))
         .unwrap()
         .flatten()

@@ -20,6 +20,8 @@ pub struct Server {
     /// Kept so the school's files live as long as the server.
     pub _dir: tempfile::TempDir,
     pub data: PathBuf,
+    /// The state directory (the database, the Samba request folder).
+    pub state: PathBuf,
     pub socket: PathBuf,
     pub store: Store,
     pub ids: HashMap<String, i64>,
@@ -145,7 +147,12 @@ impl Server {
     pub fn start_opts(tmpfs: bool) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("schola.toml");
-        std::fs::write(&config, "profile = \"dev\"\n").unwrap();
+        // SMB on (its files in the test's directory), so the daemon asks for Samba runs
+        std::fs::write(
+            &config,
+            "profile = \"dev\"\n[files.samba]\nsmb_conf = \"smb.conf\"\ninclude_file = \"shares.conf\"\nextrausers_dir = \"extrausers\"\n",
+        )
+        .unwrap();
         let cfg = Config::load(&config).unwrap();
         let store = Store::open(&cfg.database_path()).unwrap().0;
         let ids = populate(&store);
@@ -164,10 +171,12 @@ impl Server {
             );
         }
         let socket = cfg.files_socket();
+        let state = cfg.paths.state_dir.clone();
         let (child, log) = spawn(&config);
         let mut s = Server {
             _dir: dir,
             data,
+            state,
             socket,
             store,
             ids,
