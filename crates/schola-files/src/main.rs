@@ -5,11 +5,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use clap::Parser;
 use schola_core::{Config, Store, SystemClock};
-use schola_files::server::{self, Files};
+use schola_files::server;
 
 #[derive(Parser)]
 #[command(
@@ -82,30 +81,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cfg: Config) -> anyhow::Result<()> {
-    let store = Store::open_current(&cfg.database_path(), Arc::new(SystemClock))?;
-    let socket = cfg.files_socket();
-    let files = Arc::new(Files::new(cfg, store).map_err(|e| anyhow::anyhow!("{e}"))?);
-    // Housekeeping on its own thread: the journal every 2 s, purges hourly.
-    let bg = files.clone();
-    std::thread::Builder::new()
-        .name("housekeeping".into())
-        .spawn(move || {
-            let mut next_purge = Instant::now();
-            loop {
-                let purge = Instant::now() >= next_purge;
-                if purge {
-                    next_purge = Instant::now() + Duration::from_secs(3600);
-                }
-                server::housekeeping(&bg, schola_files::now(), purge);
-                std::thread::sleep(Duration::from_secs(2));
-            }
-        })?;
-    let sock = socket.clone();
-    actix_web::rt::System::new().block_on(server::serve(files, &socket, move || {
+    server::run(cfg, |sock| {
         log::info!("listening on {}", sock.display());
         eprintln!("schola-files listening on {}", sock.display());
         schola_core::daemon::notify_ready();
-    }))?;
+    })?;
     schola_core::daemon::notify_stopping();
     Ok(())
 }

@@ -110,6 +110,35 @@ impl SocketLike for std::fs::FileType {
     }
 }
 
+/// The whole daemon, blocking until SIGTERM or SIGINT: the database opened, housekeeping on its
+/// own thread (the journal every 2 s, purges hourly), the API and WebDAV on the Unix socket
+/// `Config::files_socket()`. `ready` is called with the socket once it listens. `schola-files`
+/// and `scholactl demo` both run this.
+pub fn run(cfg: schola_core::Config, ready: impl FnOnce(&Path)) -> anyhow::Result<()> {
+    use std::time::{Duration, Instant};
+    let store =
+        schola_core::Store::open_current(&cfg.database_path(), Arc::new(schola_core::SystemClock))?;
+    let socket = cfg.files_socket();
+    let files = Arc::new(Files::new(cfg, store).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let bg = files.clone();
+    std::thread::Builder::new()
+        .name("housekeeping".into())
+        .spawn(move || {
+            let mut next_purge = Instant::now();
+            loop {
+                let purge = Instant::now() >= next_purge;
+                if purge {
+                    next_purge = Instant::now() + Duration::from_secs(3600);
+                }
+                housekeeping(&bg, crate::now(), purge);
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        })?;
+    let sock = socket.clone();
+    actix_web::rt::System::new().block_on(serve(files, &socket, move || ready(&sock)))?;
+    Ok(())
+}
+
 /// One round of housekeeping: purge old trash and stale uploads, follow the journal.
 pub fn housekeeping(files: &Files, now: i64, purge: bool) {
     if purge {
