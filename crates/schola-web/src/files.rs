@@ -336,6 +336,50 @@ pub async fn usage_of(state: &Data, admin_id: i64, login: &str) -> Result<Option
     Ok(map.get(login).copied())
 }
 
+/// The sentence the admin's person page shows about `login`'s files: usage of limit, or why
+/// it is not known. Asks schola-files for at most 2 s; the page never fails because of it.
+pub async fn usage_text(state: &Data, t: &crate::i18n::Tr, admin_id: i64, login: &str) -> String {
+    let asked = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        usage_of(state, admin_id, login),
+    )
+    .await
+    .unwrap_or_else(|_| Err("no answer within 2 s".into()));
+    match asked {
+        Ok(Some(u)) => t.targs(
+            "files-person-usage-text",
+            &[
+                ("used", human_bytes(t, u.used)),
+                ("limit", human_bytes(t, u.limit)),
+            ],
+        ),
+        Ok(None) => t.t("files-person-usage-none"),
+        Err(e) => t.t1("files-person-usage-down", "error", &e),
+    }
+}
+
+/// 1572864 -> "1.5 MiB" (binary units, one decimal where it matters, the language's comma).
+pub fn human_bytes(t: &crate::i18n::Tr, n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    let text = if unit == 0 {
+        n.to_string()
+    } else {
+        let one = format!("{v:.1}");
+        one.strip_suffix(".0").map(str::to_string).unwrap_or(one)
+    };
+    let text = match t.lang {
+        schola_core::directory::Language::En => text,
+        _ => text.replace('.', ","),
+    };
+    format!("{text} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,5 +400,19 @@ mod tests {
         assert_eq!(basic_credentials(&req), None);
         assert!(changes(&Method::POST) && changes(&Method::from_bytes(b"PROPFIND").unwrap()));
         assert!(!changes(&Method::GET));
+    }
+
+    #[test]
+    fn sizes_are_written_in_binary_units() {
+        use schola_core::directory::Language;
+        let en = crate::i18n::Tr::new(Language::En);
+        assert_eq!(human_bytes(&en, 0), "0 B");
+        assert_eq!(human_bytes(&en, 1_572_864), "1.5 MiB");
+        assert_eq!(human_bytes(&en, 1 << 30), "1 GiB");
+        assert_eq!(human_bytes(&en, 1023), "1023 B");
+        assert_eq!(
+            human_bytes(&crate::i18n::Tr::new(Language::De), 1_572_864),
+            "1,5 MiB"
+        );
     }
 }
