@@ -523,7 +523,9 @@ impl Config {
             s.include_file = abs(&s.include_file);
             s.extrausers_dir = abs(&s.extrausers_dir);
             if s.uid_base < 1000 {
-                return Err("files.samba.uid_base must be at least 1000 (below are system accounts)".into());
+                return Err(
+                    "files.samba.uid_base must be at least 1000 (below are system accounts)".into(),
+                );
             }
         }
         if self.files.trash_days == 0 {

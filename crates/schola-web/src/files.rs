@@ -68,10 +68,8 @@ fn unauthorized() -> HttpResponse {
         "Sign in with your school login and password.",
         Flavour::Text,
     );
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(REALM),
-    );
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(REALM));
     r
 }
 
@@ -183,9 +181,7 @@ async fn dav(req: HttpRequest, state: Data, payload: web::Payload) -> PageResult
         Basic::Wait(secs) => {
             let mut r = error_response(
                 StatusCode::TOO_MANY_REQUESTS,
-                &format!(
-                    "Too many wrong passwords for this login. Please wait {secs} seconds."
-                ),
+                &format!("Too many wrong passwords for this login. Please wait {secs} seconds."),
                 Flavour::Text,
             );
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -195,10 +191,12 @@ async fn dav(req: HttpRequest, state: Data, payload: web::Payload) -> PageResult
         }
     };
     let uri = upstream_uri(&req, "", "");
-    Ok(match state.files.forward(&req, payload, &uri, person).await {
-        Ok(r) => r,
-        Err(e) => e.response(Flavour::Text),
-    })
+    Ok(
+        match state.files.forward(&req, payload, &uri, person).await {
+            Ok(r) => r,
+            Err(e) => e.response(Flavour::Text),
+        },
+    )
 }
 
 /// True for requests that change something (they need the CSRF token).
@@ -253,9 +251,24 @@ struct FilesPage {
 /// What files.js says, translated here: (key without `files-`, text).
 fn script_texts(t: &crate::i18n::Tr) -> Vec<(&'static str, String)> {
     let plain = [
-        "loading", "empty", "folder", "download", "rename", "rename-prompt", "copy",
-        "copy-prompt", "delete", "deleted", "trash-empty", "restore", "down", "upload-resume",
-        "root", "handout-done", "handout-none", "collect",
+        "loading",
+        "empty",
+        "folder",
+        "download",
+        "rename",
+        "rename-prompt",
+        "copy",
+        "copy-prompt",
+        "delete",
+        "deleted",
+        "trash-empty",
+        "restore",
+        "down",
+        "upload-resume",
+        "root",
+        "handout-done",
+        "handout-none",
+        "collect",
     ];
     let mut out: Vec<(&'static str, String)> = plain
         .iter()

@@ -108,10 +108,8 @@ impl ProxyError {
                      school's administrator.",
                     flavour,
                 );
-                r.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    header::HeaderValue::from_static("10"),
-                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("10"));
                 r
             }
             _ => {
@@ -126,11 +124,14 @@ impl ProxyError {
     }
 }
 
+/// Idle connections to schola-files, ready for the next request.
+type Pool = Arc<Mutex<Vec<SendRequest<ChannelBody>>>>;
+
 /// The proxy: the socket's path and the idle connections.
 #[derive(Debug)]
 pub struct FilesProxy {
     socket: PathBuf,
-    idle: Arc<Mutex<Vec<SendRequest<ChannelBody>>>>,
+    idle: Pool,
 }
 
 impl FilesProxy {
@@ -257,7 +258,8 @@ impl FilesProxy {
         let status = response.status().as_u16();
         let mut body = response.into_body();
         let mut out = Vec::new();
-        while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+        {
             if let Ok(d) = frame?.into_data() {
                 if out.len() + d.len() > 1 << 20 {
                     return Err(ProxyError::Status {
@@ -370,10 +372,7 @@ impl Body for ChannelBody {
 struct UpstreamBody {
     inner: Incoming,
     len: Option<u64>,
-    give_back: Option<(
-        SendRequest<ChannelBody>,
-        Arc<Mutex<Vec<SendRequest<ChannelBody>>>>,
-    )>,
+    give_back: Option<(SendRequest<ChannelBody>, Pool)>,
 }
 
 impl UpstreamBody {

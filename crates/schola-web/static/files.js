@@ -120,8 +120,8 @@
     return e;
   }
 
-  function button(label, onclick) {
-    var b = el('button', { type: 'button', class: 'link', text: label });
+  function button(label, onclick, kind) {
+    var b = el('button', { type: 'button', class: 'small ' + (kind || 'secondary'), text: label });
     b.addEventListener('click', onclick);
     return b;
   }
@@ -180,7 +180,7 @@
             if (window.confirm(text('delete-confirm', { name: e.name }))) {
               act('delete', { paths: [path] }, text('deleted'));
             }
-          }));
+          }, 'danger'));
         }
         var row = el('tr', { 'data-name': e.name }, [
           el('td', {}, [link]),

@@ -175,7 +175,10 @@ async fn handle(
         .header("content-type", "application/json")
         .header("etag", "\"v1\"")
         .header("dav", "1, 2")
-        .header("content-disposition", "attachment; filename*=UTF-8''a%20b.txt")
+        .header(
+            "content-disposition",
+            "attachment; filename*=UTF-8''a%20b.txt",
+        )
         .header("keep-alive", "timeout=99")
         .body(Full::new(Bytes::from(body.to_string())).boxed())
         .unwrap())
@@ -244,11 +247,17 @@ async fn dav_needs_basic_auth_and_forwards_only_the_person() {
     for (h, v) in [
         ("etag", "\"v1\""),
         ("dav", "1, 2"),
-        ("content-disposition", "attachment; filename*=UTF-8''a%20b.txt"),
+        (
+            "content-disposition",
+            "attachment; filename*=UTF-8''a%20b.txt",
+        ),
     ] {
         assert_eq!(r.headers()[h], v, "{h} is passed on");
     }
-    assert!(r.headers().get("keep-alive").is_none(), "hop-by-hop dropped");
+    assert!(
+        r.headers().get("keep-alive").is_none(),
+        "hop-by-hop dropped"
+    );
     let seen = fake.last();
     assert_eq!(seen.method, "PROPFIND");
     assert_eq!(seen.uri, "/dav/home/Mathe%20%C3%BCben/?x=1");
@@ -282,7 +291,11 @@ async fn fifty_propfinds_cost_one_verify_and_a_new_password_or_disabling_ends_it
         assert_eq!(r.status(), 207);
     }
     let m = s.scrape().await;
-    assert_eq!(metric(&m, "schola_dav_auth_verifies_total"), Some(1.0), "{m}");
+    assert_eq!(
+        metric(&m, "schola_dav_auth_verifies_total"),
+        Some(1.0),
+        "{m}"
+    );
     assert_eq!(metric(&m, "schola_dav_auth_cache_hits_total"), Some(49.0));
     eprintln!("50 PROPFINDs: {:?}", t.elapsed());
 
@@ -313,7 +326,11 @@ async fn fifty_propfinds_cost_one_verify_and_a_new_password_or_disabling_ends_it
         .unwrap();
     assert_eq!(status("Neues-Passwort-9").await, 401, "disabled: at once");
     let m = s.scrape().await;
-    assert_eq!(metric(&m, "schola_dav_auth_verifies_total"), Some(4.0), "{m}");
+    assert_eq!(
+        metric(&m, "schola_dav_auth_verifies_total"),
+        Some(4.0),
+        "{m}"
+    );
 }
 
 #[tokio::test]
@@ -325,7 +342,10 @@ async fn wrong_dav_passwords_meet_the_sign_in_back_off() {
     for i in 0..20 {
         let r = c
             .request(propfind(), s.url("/dav/"))
-            .header("authorization", basic("joerg.mueller", &format!("guess-{i}")))
+            .header(
+                "authorization",
+                basic("joerg.mueller", &format!("guess-{i}")),
+            )
             .send()
             .await
             .unwrap();
@@ -356,7 +376,10 @@ async fn wrong_dav_passwords_meet_the_sign_in_back_off() {
 /// The CSRF token of the files page (`data-csrf`).
 async fn files_csrf(s: &Server, c: &reqwest::Client) -> String {
     let page = s.page(c, "/files").await;
-    let i = page.find("data-csrf=\"").unwrap_or_else(|| panic!("{page}")) + 11;
+    let i = page
+        .find("data-csrf=\"")
+        .unwrap_or_else(|| panic!("{page}"))
+        + 11;
     page[i..].split('"').next().unwrap().to_string()
 }
 
@@ -373,14 +396,22 @@ async fn portal_api_forwards_the_session_person_and_needs_the_csrf_token_to_chan
     assert_eq!(r.status(), 401);
     assert!(r.text().await.unwrap().contains("\"error\""));
     assert_eq!(
-        s.sign_in(&c, "anke.lehmann", "Tafelkreide-7").await.status(),
+        s.sign_in(&c, "anke.lehmann", "Tafelkreide-7")
+            .await
+            .status(),
         303
     );
     let page = s.page(&c, "/files").await;
-    assert!(page.contains("href=\"/files\""), "the navigation links the page");
+    assert!(
+        page.contains("href=\"/files\""),
+        "the navigation links the page"
+    );
     assert!(page.contains("files.js?v="), "{page}");
     assert!(page.contains("id=\"handout-form\"") && page.contains("value=\"4b\""));
-    assert!(!page.contains("<script>") && !page.contains("style="), "CSP: nothing inline");
+    assert!(
+        !page.contains("<script>") && !page.contains("style="),
+        "CSP: nothing inline"
+    );
     let csrf = files_csrf(&s, &c).await;
     let me = person_id(&s, "anke.lehmann");
 
@@ -412,15 +443,24 @@ async fn portal_api_forwards_the_session_person_and_needs_the_csrf_token_to_chan
     };
     assert_eq!(post(None, None).await.unwrap().status(), 403);
     assert_eq!(post(Some("forged"), None).await.unwrap().status(), 403);
-    let r = post(Some(&csrf), Some("https://evil.example")).await.unwrap();
+    let r = post(Some(&csrf), Some("https://evil.example"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("reload the page"));
-    assert_eq!(fake.count(), before, "refused requests never reach schola-files");
+    assert_eq!(
+        fake.count(),
+        before,
+        "refused requests never reach schola-files"
+    );
     let origin = s.url("");
     let r = post(Some(&csrf), Some(&origin)).await.unwrap();
     assert_eq!(r.status(), 200);
     let seen = fake.last();
-    assert_eq!((seen.method.as_str(), seen.uri.as_str()), ("POST", "/api/mkdir"));
+    assert_eq!(
+        (seen.method.as_str(), seen.uri.as_str()),
+        ("POST", "/api/mkdir")
+    );
     assert_eq!(seen.person, vec![me]);
 
     // the admin's person page shows the usage schola-files counts
@@ -521,7 +561,7 @@ async fn a_large_upload_and_download_stream_through_with_flat_memory() {
     tls.write_all(head.as_bytes()).await.unwrap();
     for i in 0..BIG_MIB {
         tls.write_all(&MIB_OF_ZEROS).await.unwrap();
-        if i % 16 == 0 {
+        if i.is_multiple_of(16) {
             peak = peak.max(rss_kib(pid));
         }
     }
@@ -533,7 +573,10 @@ async fn a_large_upload_and_download_stream_through_with_flat_memory() {
         .unwrap();
     let answer = String::from_utf8_lossy(&answer[..n]).to_string();
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
-    assert!(answer.contains(&format!("{{\"bytes\":{}}}", BIG_MIB << 20)), "{answer}");
+    assert!(
+        answer.contains(&format!("{{\"bytes\":{}}}", BIG_MIB << 20)),
+        "{answer}"
+    );
     let up = t.elapsed();
 
     // down: read as it comes
@@ -554,7 +597,7 @@ async fn a_large_upload_and_download_stream_through_with_flat_memory() {
     while let Some(chunk) = r.chunk().await.unwrap() {
         got += chunk.len() as u64;
         chunks += 1;
-        if chunks % 256 == 0 {
+        if chunks.is_multiple_of(256) {
             peak = peak.max(rss_kib(pid));
         }
     }
