@@ -156,10 +156,27 @@ impl FilesProxy {
         None
     }
 
-    async fn connect(&self) -> Result<SendRequest<ChannelBody>, ProxyError> {
-        if let Some(s) = self.take_idle() {
-            return Ok(s);
+    /// Sends `request` on an idle connection, or on a new one when none is idle or the idle one
+    /// turns out closed before the request went out (the request comes back then, unsent).
+    async fn send(
+        &self,
+        mut request: hyper::Request<ChannelBody>,
+    ) -> Result<(SendRequest<ChannelBody>, hyper::Response<Incoming>), ProxyError> {
+        while let Some(mut sender) = self.take_idle() {
+            match sender.try_send_request(request).await {
+                Ok(r) => return Ok((sender, r)),
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => return Err(e.into_error().into()),
+                },
+            }
         }
+        let mut sender = self.connect().await?;
+        let response = sender.send_request(request).await?;
+        Ok((sender, response))
+    }
+
+    async fn connect(&self) -> Result<SendRequest<ChannelBody>, ProxyError> {
         let down = |source| ProxyError::Down {
             path: self.socket.display().to_string(),
             source,
@@ -213,11 +230,7 @@ impl FilesProxy {
             .body(body)
             .map_err(|e| ProxyError::Request(e.to_string()))?;
 
-        let mut sender = self.connect().await?;
-        let response = match sender.send_request(request).await {
-            Ok(r) => r,
-            Err(e) => return Err(e.into()),
-        };
+        let (sender, response) = self.send(request).await?;
         let (parts, incoming) = response.into_parts();
         let mut out = HttpResponse::build(
             StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
@@ -253,8 +266,7 @@ impl FilesProxy {
                 len: Some(0),
             })
             .map_err(|e| ProxyError::Request(e.to_string()))?;
-        let mut sender = self.connect().await?;
-        let response = sender.send_request(request).await?;
+        let (sender, response) = self.send(request).await?;
         let status = response.status().as_u16();
         let mut body = response.into_body();
         let mut out = Vec::new();
