@@ -350,14 +350,14 @@ pub async fn usage_of(state: &Data, admin_id: i64, login: &str) -> Result<Option
 }
 
 /// The sentence the admin's person page shows about `login`'s files: usage of limit, or why
-/// it is not known. Asks schola-files for at most 2 s; the page never fails because of it.
+/// it is not known. Asks schola-files for at most 5 s; the page never fails because of it.
 pub async fn usage_text(state: &Data, t: &crate::i18n::Tr, admin_id: i64, login: &str) -> String {
     let asked = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(5),
         usage_of(state, admin_id, login),
     )
     .await
-    .unwrap_or_else(|_| Err("no answer within 2 s".into()));
+    .unwrap_or_else(|_| Err("no answer within 5 s".into()));
     match asked {
         Ok(Some(u)) => t.targs(
             "files-person-usage-text",
