@@ -17,8 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use dav_server::davpath::DavPath;
 use dav_server::fs::{
-    DavDirEntry, DavFile, DavMetaData, FsError, FsFuture, FsResult, FsStream, GuardedFileSystem,
-    OpenOptions, ReadDirMeta,
+    DavDirEntry, DavFile, DavMetaData, DavProp, FsError, FsFuture, FsResult, FsStream,
+    GuardedFileSystem, OpenOptions, ReadDirMeta,
 };
 use dav_server::ls::{DavLock, DavLockSystem, LsFuture};
 use dav_server::memls::MemLs;
@@ -29,6 +29,7 @@ use crate::fsops::{self, FsErr};
 use crate::layout::Layout;
 use crate::names::VPath;
 use crate::policy::{self, Actor, Area, Denied, Op, QuotaOwner, Target};
+use crate::props;
 use crate::quota::{Quotas, Reservation};
 
 #[derive(Clone)]
@@ -511,6 +512,119 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
                     }
                 }
                 fsops::copy(&layout, &f, &t, &quotas).map_err(fserr)
+            })
+            .await
+        }
+        .boxed()
+    }
+
+    fn have_props<'a>(
+        &'a self,
+        path: &'a DavPath,
+        actor: &'a Arc<Actor>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
+        async move {
+            self.target(path, actor, Op::Read)
+                .is_ok_and(|t| !matches!(t.area, Area::Root | Area::GroupsRoot))
+        }
+        .boxed()
+    }
+
+    fn patch_props<'a>(
+        &'a self,
+        path: &'a DavPath,
+        patch: Vec<(bool, DavProp)>,
+        actor: &'a Arc<Actor>,
+    ) -> FsFuture<'a, Vec<(http::StatusCode, DavProp)>> {
+        async move {
+            let t = self.target(path, actor, Op::Write)?;
+            if matches!(t.area, Area::Root | Area::GroupsRoot) {
+                return Err(FsError::Forbidden);
+            }
+            blocking(move || {
+                fsops::existing(&t).map_err(fserr)?;
+                let changes: Vec<(bool, props::Prop)> = patch
+                    .iter()
+                    .map(|(set, p)| {
+                        (
+                            *set,
+                            props::Prop {
+                                name: p.name.clone(),
+                                prefix: p.prefix.clone(),
+                                namespace: p.namespace.clone(),
+                                xml: p
+                                    .xml
+                                    .as_ref()
+                                    .map(|x| String::from_utf8_lossy(x).into_owned()),
+                            },
+                        )
+                    })
+                    .collect();
+                let status = match props::patch(&t.real, &changes)? {
+                    props::Patched::Done => http::StatusCode::OK,
+                    props::Patched::TooLarge => http::StatusCode::INSUFFICIENT_STORAGE,
+                };
+                Ok(patch
+                    .into_iter()
+                    .map(|(_, p)| (status, DavProp { xml: None, ..p }))
+                    .collect())
+            })
+            .await
+        }
+        .boxed()
+    }
+
+    fn get_props<'a>(
+        &'a self,
+        path: &'a DavPath,
+        do_content: bool,
+        actor: &'a Arc<Actor>,
+    ) -> FsFuture<'a, Vec<DavProp>> {
+        async move {
+            let t = self.target(path, actor, Op::Read)?;
+            if matches!(t.area, Area::Root | Area::GroupsRoot) {
+                return Ok(Vec::new());
+            }
+            blocking(move || {
+                fsops::existing(&t).map_err(fserr)?;
+                Ok(props::read(&t.real)
+                    .into_values()
+                    .map(|p| DavProp {
+                        name: p.name,
+                        prefix: p.prefix,
+                        namespace: p.namespace,
+                        xml: if do_content {
+                            p.xml.map(String::into_bytes)
+                        } else {
+                            None
+                        },
+                    })
+                    .collect())
+            })
+            .await
+        }
+        .boxed()
+    }
+
+    fn get_prop<'a>(
+        &'a self,
+        path: &'a DavPath,
+        prop: DavProp,
+        actor: &'a Arc<Actor>,
+    ) -> FsFuture<'a, Vec<u8>> {
+        async move {
+            let t = self.target(path, actor, Op::Read)?;
+            if matches!(t.area, Area::Root | Area::GroupsRoot) {
+                return Err(FsError::NotFound);
+            }
+            blocking(move || {
+                fsops::existing(&t).map_err(fserr)?;
+                props::read(&t.real)
+                    .into_values()
+                    .find(|p| p.name == prop.name && p.namespace == prop.namespace)
+                    .and_then(|p| p.xml)
+                    .map(String::into_bytes)
+                    .ok_or(FsError::NotFound)
             })
             .await
         }

@@ -15,6 +15,7 @@ pub mod handout;
 pub mod layout;
 pub mod names;
 pub mod policy;
+pub mod props;
 pub mod quota;
 pub mod samba;
 pub mod server;
