@@ -12,6 +12,7 @@ first-run setup.
 """
 
 import hashlib
+import base64
 import http.client
 import re
 import secrets
@@ -241,6 +242,30 @@ def main():
         if status != 303:
             fail(f"the new student cannot sign in (HTTP {status})")
         ok("the student erika.mustermann signs in")
+
+        step("files: a WebDAV upload into the student's home; Samba provisioned by its helper")
+        vm.run("systemctl is-active schola-files.service smbd.service")
+        auth = "Basic " + base64.b64encode(f"erika.mustermann:{student_pw}".encode()).decode()
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=s.ctx, timeout=60)
+        conn.request("PUT", "/dav/home/referat.txt", body=b"Referat\n",
+                     headers={"Authorization": auth})
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 201:
+            fail(f"a WebDAV upload into the student's home answered HTTP {resp.status}")
+        conn.request("GET", "/dav/home/referat.txt", headers={"Authorization": auth})
+        resp = conn.getresponse()
+        if resp.status != 200 or resp.read() != b"Referat\n":
+            fail(f"the uploaded file does not come back over WebDAV (HTTP {resp.status})")
+        conn.close()
+        vm.run("test \"$(stat -c %U /srv/schola/home/erika.mustermann/referat.txt)\" = schola")
+        # the new person reached Samba through the journal, schola-files' request and the root
+        # helper behind schola-samba-sync.path
+        _, out = vm.run("for i in $(seq 60); do pdbedit -L 2>/dev/null | grep -q '^erika.mustermann:' "
+                        "&& break; sleep 1; done; pdbedit -L; getent passwd erika.mustermann")
+        if "erika.mustermann:" not in out or "/srv/schola/home/erika.mustermann" not in out:
+            fail(f"Samba was not provisioned for the new student within 60 s:\n{out}")
+        ok("the student's WebDAV upload lands in /srv/schola/home; Samba and NSS know the student")
 
         step("a CSV export dropped into the import folder waits for approval, then is applied")
         vm.run("systemctl is-active schola-dirsync.service")

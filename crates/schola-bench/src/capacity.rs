@@ -19,7 +19,7 @@ use schola_capacity::model;
 use schola_capacity::probe::{Machine, ProbeOptions};
 use schola_capacity::profile::Profile;
 use schola_core::Config;
-use schola_core::password::hash_password;
+use schola_core::password::hash_password_for;
 use schola_load::{StormReport, StormSpec, run_storm};
 use serde::{Deserialize, Serialize};
 
@@ -299,7 +299,7 @@ fn measure(
         count(students as u64)
     );
     let argon = bench.cfg.auth.argon2;
-    let hash = hash_password(argon, PASSWORD).context("cannot hash the bench password")?;
+    let hash = hash_password_for(argon, PASSWORD).context("cannot hash the bench password")?;
     let logins = bench.populate_classes(&hash, students, CLASS_SIZE)?;
     let accounts: Vec<(String, String)> = logins
         .into_iter()

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use schola_core::Config;
-use schola_core::password::hash_password;
+use schola_core::password::hash_password_for;
 use schola_load::browser::{self, Failure};
 use schola_load::client::Target;
 
@@ -64,7 +64,7 @@ pub fn run(args: &LoginArgs) -> Result<bool> {
         "setting up a school with {STUDENTS} students in {}",
         bench.dir.path().display()
     );
-    let hash = hash_password(argon, PASSWORD).context("cannot hash the bench password")?;
+    let hash = hash_password_for(argon, PASSWORD).context("cannot hash the bench password")?;
     let logins = bench.populate(&hash, STUDENTS)?;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -86,7 +86,7 @@ pub fn run(args: &LoginArgs) -> Result<bool> {
         "(a) verifying on {cores} threads for {:.1} s ...",
         half.as_secs_f64()
     );
-    let a1 = verify_rate(argon, &hash, PASSWORD, cores, half)?;
+    let a1 = verify_rate(argon, &hash.phc, PASSWORD, cores, half)?;
 
     eprintln!(
         "(b) signing in with {} clients for {} s ...",
@@ -102,7 +102,7 @@ pub fn run(args: &LoginArgs) -> Result<bool> {
         "(a) verifying on {cores} threads for {:.1} s more ...",
         half.as_secs_f64()
     );
-    let a2 = verify_rate(argon, &hash, PASSWORD, cores, half)?;
+    let a2 = verify_rate(argon, &hash.phc, PASSWORD, cores, half)?;
     let a: VerifyRate = a1.plus(a2);
     drop(server);
     drop(rt);

@@ -14,6 +14,7 @@ use schola_core::Store;
 use schola_core::audit::Actor;
 use schola_core::directory::{GroupKind, MemberRole, NewGroup, NewPerson, Role, School};
 use schola_core::login::LoginScheme;
+use schola_core::password::Hashed;
 use schola_load::client::{Target, get_once};
 
 use crate::cgroup::SizeGroup;
@@ -64,9 +65,9 @@ impl BenchDir {
         })
     }
 
-    /// Creates the school, its admin and `students` students, all with the password hash
+    /// Creates the school, its admin and `students` students, all with the password
     /// `hash`; returns the students' logins.
-    pub fn populate(&self, hash: &str, students: usize) -> Result<Vec<String>> {
+    pub fn populate(&self, hash: &Hashed, students: usize) -> Result<Vec<String>> {
         self.populate_classes(hash, students, 0)
     }
 
@@ -74,7 +75,7 @@ impl BenchDir {
     /// of that size, so that their start page lists a class like a real one does.
     pub fn populate_classes(
         &self,
-        hash: &str,
+        hash: &Hashed,
         students: usize,
         class_size: usize,
     ) -> Result<Vec<String>> {
@@ -92,7 +93,7 @@ impl BenchDir {
                 given_name: "Ada".into(),
                 family_name: "Admin".into(),
                 login: Some("admin".into()),
-                password_hash: Some(hash.to_string()),
+                password_hash: Some(hash.clone()),
                 ..Default::default()
             },
             &scheme,
@@ -119,7 +120,7 @@ impl BenchDir {
                         family_name: format!("Student {i:03}"),
                         login: Some(format!("bench.student{i:03}")),
                         role: Some(Role::Student),
-                        password_hash: Some(hash.to_string()),
+                        password_hash: Some(hash.clone()),
                         ..Default::default()
                     },
                     &scheme,

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use hyper::body::Bytes;
 use schola_core::Config;
-use schola_core::password::hash_password;
+use schola_core::password::hash_password_for;
 use schola_load::browser::{self, Failure};
 use schola_load::client::{Connection, Sources, Target};
 use schola_load::storm::{Arrival, StormResult, open, schedule, storm, timed};
@@ -199,7 +199,7 @@ pub fn run(args: &StormArgs) -> Result<bool> {
         "setting up a school with {students} students in {}",
         bench.dir.path().display()
     );
-    let hash = hash_password(argon, PASSWORD).context("cannot hash the bench password")?;
+    let hash = hash_password_for(argon, PASSWORD).context("cannot hash the bench password")?;
     let logins = bench.populate_classes(&hash, students, CLASS_SIZE)?;
     let accounts: Vec<(String, String)> = logins
         .iter()
@@ -239,7 +239,7 @@ pub fn run(args: &StormArgs) -> Result<bool> {
         "argon2id limit: verifying on {cores} threads for {:.1} s ...",
         half.as_secs_f64()
     );
-    let a1 = verify_rate(argon, &hash, PASSWORD, cores, half)?;
+    let a1 = verify_rate(argon, &hash.phc, PASSWORD, cores, half)?;
     eprintln!("  {:.1} verifies/s", a1.rate());
 
     let mut storms = Vec::new();
@@ -267,7 +267,7 @@ pub fn run(args: &StormArgs) -> Result<bool> {
         "argon2id limit: verifying on {cores} threads for {:.1} s more ...",
         half.as_secs_f64()
     );
-    let a2 = verify_rate(argon, &hash, PASSWORD, cores, half)?;
+    let a2 = verify_rate(argon, &hash.phc, PASSWORD, cores, half)?;
     eprintln!("  {:.1} verifies/s", a2.rate());
     let limit = a1.plus(a2);
 

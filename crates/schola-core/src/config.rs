@@ -231,7 +231,8 @@ pub struct Files {
     pub group_quotas_mb: std::collections::BTreeMap<String, u64>,
     /// Deleted files stay in the person's trash this many days.
     pub trash_days: u32,
-    /// SMB through Samba; unset means no SMB.
+    /// SMB through Samba. Unset: on with the defaults on the appliance, off with
+    /// `profile = "dev"`; see [`Samba::enabled`].
     pub samba: Option<Samba>,
 }
 
@@ -239,6 +240,8 @@ pub struct Files {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Samba {
+    /// `false` turns SMB off (the shares stay reachable in the portal and over WebDAV).
+    pub enabled: bool,
     /// The smb.conf that includes [`Samba::include_file`] (its `passdb backend` holds the
     /// passwords).
     pub smb_conf: PathBuf,
@@ -271,6 +274,7 @@ impl Default for Files {
 impl Default for Samba {
     fn default() -> Self {
         Samba {
+            enabled: true,
             smb_conf: "/etc/samba/smb.conf".into(),
             include_file: "/etc/samba/schola-shares.conf".into(),
             extrausers_dir: "/var/lib/extrausers".into(),
@@ -518,12 +522,20 @@ impl Config {
         self.paths.update_dir = self.paths.update_dir.as_deref().map(abs);
         self.import.drop_dir = self.import.drop_dir.as_deref().map(abs);
         self.files.socket = self.files.socket.as_deref().map(abs);
+        if self.files.samba.is_none() && self.profile == Profile::Appliance {
+            self.files.samba = Some(Samba::default());
+        }
+        if self.files.samba.as_ref().is_some_and(|s| !s.enabled) {
+            self.files.samba = None;
+        }
         if let Some(s) = &mut self.files.samba {
             s.smb_conf = abs(&s.smb_conf);
             s.include_file = abs(&s.include_file);
             s.extrausers_dir = abs(&s.extrausers_dir);
             if s.uid_base < 1000 {
-                return Err("files.samba.uid_base must be at least 1000 (below are system accounts)".into());
+                return Err(
+                    "files.samba.uid_base must be at least 1000 (below are system accounts)".into(),
+                );
             }
         }
         if self.files.trash_days == 0 {
@@ -712,6 +724,42 @@ mod tests {
     fn bad_address_is_reported() {
         let e = err("[web]\nlisten = [\"localhost\"]\n");
         assert!(e.contains(":2:") && e.contains("web.listen"), "{e}");
+    }
+
+    #[test]
+    fn files_quotas_samba_and_the_socket() {
+        let at = |text: &str| Config::from_str_at(Path::new("/etc/schola/schola.toml"), text);
+        let c = at("").unwrap();
+        assert_eq!(c.files.student_quota_mb, 1024);
+        assert_eq!(c.files.trash_days, 30);
+        assert!(
+            c.files.samba.is_some(),
+            "SMB is on by default on the appliance"
+        );
+        assert_eq!(
+            c.files_socket(),
+            PathBuf::from("/run/schola-files/files.sock")
+        );
+        let c = at("[files]\nstudent_quota_mb = 2048\n[files.group_quotas_mb]\n\"5a\" = 300\n[files.samba]\nenabled = false\n").unwrap();
+        assert_eq!(c.files.student_quota_mb, 2048);
+        assert_eq!(c.files.group_quotas_mb.get("5a"), Some(&300));
+        assert!(c.files.samba.is_none(), "enabled = false turns SMB off");
+        let dev =
+            Config::from_str_at(Path::new("/tmp/demo/schola.toml"), "profile = \"dev\"\n").unwrap();
+        assert!(
+            dev.files.samba.is_none(),
+            "no SMB in the dev profile unless asked for"
+        );
+        assert_eq!(
+            dev.files_socket(),
+            PathBuf::from("/tmp/demo/state/files.sock")
+        );
+        let e = err("[files]\ntrash_days = 0\n");
+        assert!(e.contains("files.trash_days"), "{e}");
+        let e = err("[files.samba]\nuid_base = 10\n");
+        assert!(e.contains("files.samba.uid_base"), "{e}");
+        let e = err("[files]\nstudent_quota = 5\n");
+        assert!(e.contains(":2:") && e.contains("student_quota"), "{e}");
     }
 
     #[test]

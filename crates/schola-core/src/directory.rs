@@ -142,9 +142,9 @@ pub struct NewPerson {
     pub role: Option<Role>,
     pub mail: Option<String>,
     pub quota_mb: Option<i64>,
-    /// An argon2id PHC string (see [`crate::password`]); `None` leaves the account without a
-    /// password until one is set.
-    pub password_hash: Option<String>,
+    /// The password's argon2id PHC string and NT hash (see [`crate::password::Hashed`]);
+    /// `None` leaves the account without a password until one is set.
+    pub password_hash: Option<crate::password::Hashed>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -396,7 +396,8 @@ impl Store {
             "INSERT INTO people (external_id, login, given_name, family_name, display_name, role, mail, quota_mb,
                                  password_hash, password_changed_at, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?9 IS NULL THEN NULL ELSE ?10 END, ?10, ?10)",
-            params![external_id, login, given, family, display, role.as_str(), mail, new.quota_mb, new.password_hash, now],
+            params![external_id, login, given, family, display, role.as_str(), mail, new.quota_mb,
+                    new.password_hash.as_ref().map(|h| h.phc.as_str()), now],
         )
         .map_err(|e| match unique_violation(&e) {
             Some("people.external_id") => {
@@ -407,6 +408,9 @@ impl Store {
             _ => self.sqlite_err(e),
         })?;
         let id = tx.last_insert_rowid();
+        if let Some(h) = &new.password_hash {
+            crate::smb::store_nt_hash(tx, id, &h.nt, now).map_err(sql)?;
+        }
         journal::append(
             tx,
             now,
@@ -481,7 +485,12 @@ impl Store {
     }
 
     /// Stores a new password hash; ends the person's sessions (everywhere they were signed in).
-    pub fn set_password_hash(&self, actor: &Actor, person_id: i64, hash: &str) -> Result<()> {
+    pub fn set_password_hash(
+        &self,
+        actor: &Actor,
+        person_id: i64,
+        hash: &crate::password::Hashed,
+    ) -> Result<()> {
         self.store_password_hash(actor, person_id, hash, PasswordOrigin::Set)
     }
 
@@ -492,7 +501,7 @@ impl Store {
         &self,
         actor: &Actor,
         person_id: i64,
-        hash: &str,
+        hash: &crate::password::Hashed,
         origin: PasswordOrigin,
     ) -> Result<()> {
         let now = self.now();
@@ -505,9 +514,10 @@ impl Store {
                 .ok_or_else(|| Error::NotFound(format!("person #{person_id}")))?;
             tx.execute(
                 "UPDATE people SET password_hash = ?2, password_changed_at = ?3, updated_at = ?3 WHERE id = ?1",
-                params![person_id, hash, now],
+                params![person_id, hash.phc, now],
             )
             .map_err(sql)?;
+            crate::smb::store_nt_hash(tx, person_id, &hash.nt, now).map_err(sql)?;
             let (action, data) = match origin {
                 PasswordOrigin::Set => {
                     tx.execute("DELETE FROM sessions WHERE person_id = ?1", [person_id]).map_err(sql)?;

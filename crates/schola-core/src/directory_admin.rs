@@ -295,12 +295,12 @@ impl Store {
     }
 
     /// Stores new password hashes for members of `group` in one transaction and ends their
-    /// sessions; `hashes` pairs a login with its argon2id PHC string.
+    /// sessions; `hashes` pairs a login with its hashed password (argon2id and NT hash).
     pub fn set_members_passwords(
         &self,
         actor: &Actor,
         group: &str,
-        hashes: &[(String, String)],
+        hashes: &[(String, crate::password::Hashed)],
     ) -> Result<()> {
         let now = self.now();
         let logins: Vec<String> = hashes.iter().map(|(l, _)| l.clone()).collect();
@@ -310,9 +310,10 @@ impl Store {
             for ((login, cur), (_, hash)) in members.iter().zip(hashes) {
                 tx.execute(
                     "UPDATE people SET password_hash = ?2, password_changed_at = ?3, updated_at = ?3 WHERE id = ?1",
-                    params![cur.id, hash, now],
+                    params![cur.id, hash.phc, now],
                 )
                 .map_err(sql)?;
+                crate::smb::store_nt_hash(tx, cur.id, &hash.nt, now).map_err(sql)?;
                 tx.execute("DELETE FROM sessions WHERE person_id = ?1", [cur.id])
                     .map_err(sql)?;
                 journal::append(
@@ -583,7 +584,15 @@ mod tests {
             assert_eq!(err.to_string(), want);
             let hashes: Vec<_> = logins
                 .iter()
-                .map(|l| (l.clone(), "$argon2id$x".to_string()))
+                .map(|l| {
+                    (
+                        l.clone(),
+                        crate::password::Hashed {
+                            phc: "$argon2id$x".into(),
+                            nt: "00".into(),
+                        },
+                    )
+                })
                 .collect();
             let err = store
                 .set_members_passwords(&actor(), group, &hashes)
@@ -635,11 +644,11 @@ mod tests {
         let hashes = vec![
             (
                 "ben.berg".to_string(),
-                crate::password::hash_password(cfg, "erste-7").unwrap(),
+                crate::password::hash_password_for(cfg, "erste-7").unwrap(),
             ),
             (
                 "cem.celik".to_string(),
-                crate::password::hash_password(cfg, "zweite-8").unwrap(),
+                crate::password::hash_password_for(cfg, "zweite-8").unwrap(),
             ),
         ];
         store
@@ -654,6 +663,21 @@ mod tests {
             &hash_of("cem.celik"),
             "zweite-8"
         ));
+        let nt: Vec<Option<String>> = store
+            .smb_people()
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.login == "ben.berg" || p.login == "cem.celik")
+            .map(|p| p.nt_hash)
+            .collect();
+        assert_eq!(
+            nt,
+            [
+                Some(crate::password::nt_hash("erste-7")),
+                Some(crate::password::nt_hash("zweite-8"))
+            ],
+            "the NT hashes are stored with the argon2id hashes"
+        );
         assert_eq!(
             store.count_sessions().unwrap(),
             1,

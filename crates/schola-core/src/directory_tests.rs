@@ -321,7 +321,14 @@ fn every_change_is_journaled_in_order_and_followers_resume_from_their_cursor() {
         "second add is a no-op"
     );
     store
-        .set_password_hash(&actor(), p.id, "$argon2id$x")
+        .set_password_hash(
+            &actor(),
+            p.id,
+            &crate::password::Hashed {
+                phc: "$argon2id$x".into(),
+                nt: "00".into(),
+            },
+        )
         .unwrap();
 
     let mut seen = Vec::new();

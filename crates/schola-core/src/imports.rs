@@ -325,7 +325,7 @@ impl Batch<'_, '_> {
         login: &str,
         fields: &ImportedFields,
         mail: Option<&str>,
-        password_hash: Option<&str>,
+        password_hash: Option<&crate::password::Hashed>,
         scheme: &LoginScheme,
     ) -> Result<i64> {
         let new = NewPerson {
@@ -337,7 +337,7 @@ impl Batch<'_, '_> {
             role: Some(fields.role),
             mail: mail.map(str::to_string),
             quota_mb: None,
-            password_hash: password_hash.map(str::to_string),
+            password_hash: password_hash.cloned(),
         };
         let id = self
             .store
@@ -607,7 +607,11 @@ impl Store {
 
     /// Stores the hash of a password the upstream directory just accepted, so mail and files
     /// accept the same password. Sessions elsewhere stay: the person proved the new password.
-    pub fn store_upstream_password(&self, person_id: i64, hash: &str) -> Result<()> {
+    pub fn store_upstream_password(
+        &self,
+        person_id: i64,
+        hash: &crate::password::Hashed,
+    ) -> Result<()> {
         self.store_password_hash(
             &Actor::system("schola-web"),
             person_id,

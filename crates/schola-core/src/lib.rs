@@ -25,6 +25,7 @@ pub mod password;
 pub mod services;
 pub mod session;
 pub mod settings;
+pub mod smb;
 pub mod store;
 pub mod throttle;
 pub mod token;

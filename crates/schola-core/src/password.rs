@@ -34,6 +34,46 @@ pub fn hash_password(cfg: Argon2Config, password: &str) -> Result<String> {
     Ok(h.to_string())
 }
 
+/// A password as it is stored: the argon2id PHC string every Schola sign-in checks, and the NT
+/// hash Samba's passdb needs for SMB (NTLM/NTLMv2 sign-in cannot use anything else). Both are
+/// made from the same plaintext at the same moment and stored in the same transaction.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Hashed {
+    /// argon2id PHC string (`$argon2id$v=19$…`).
+    pub phc: String,
+    /// NT hash: MD4 of the UTF-16LE password, 32 upper-case hex digits (what `pdbedit
+    /// --set-nt-hash` takes and `pdbedit -L -w` prints).
+    pub nt: String,
+}
+
+impl std::fmt::Debug for Hashed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // the NT hash is password-equivalent for SMB: never in a log
+        f.debug_struct("Hashed")
+            .field("phc", &self.phc)
+            .field("nt", &"<hidden>")
+            .finish()
+    }
+}
+
+/// The NT hash of `password`: MD4 over its UTF-16LE encoding, as 32 upper-case hex digits.
+pub fn nt_hash(password: &str) -> String {
+    use md4::{Digest as _, Md4};
+    let mut h = Md4::new();
+    for unit in password.encode_utf16() {
+        h.update(unit.to_le_bytes());
+    }
+    hex::encode_upper(h.finalize())
+}
+
+/// Hashes a password for storing as a person's password: argon2id PHC string plus NT hash.
+pub fn hash_password_for(cfg: Argon2Config, password: &str) -> Result<Hashed> {
+    Ok(Hashed {
+        phc: hash_password(cfg, password)?,
+        nt: nt_hash(password),
+    })
+}
+
 /// True if `password` matches the PHC string. The parameters come from the string itself, so
 /// hashes made with older settings keep working.
 ///
@@ -188,9 +228,10 @@ impl PasswordPool {
         Ok(ok && known)
     }
 
-    pub async fn hash(&self, password: String) -> Result<String> {
+    /// Hashes a new password on the pool: the argon2id PHC string and the NT hash.
+    pub async fn hash(&self, password: String) -> Result<Hashed> {
         let cfg = self.cfg;
-        self.run(move || hash_password(cfg, &password)).await?
+        self.run(move || hash_password_for(cfg, &password)).await?
     }
 }
 
@@ -288,6 +329,22 @@ mod tests {
     };
 
     #[test]
+    fn nt_hash_matches_known_values() {
+        // published NTLM test values (also what `pdbedit -L -w` shows for these passwords)
+        assert_eq!(nt_hash(""), "31D6CFE0D16AE931B73C59D7E0C089C0");
+        assert_eq!(nt_hash("password"), "8846F7EAEE8FB117AD06BDD830B7586C");
+        // UTF-16LE, not UTF-8: a non-ASCII password hashes its code units
+        assert_ne!(nt_hash("Grüße-7"), nt_hash("GrÃ¼ÃŸe-7"));
+        let h = hash_password_for(FAST, "password").unwrap();
+        assert!(verify_password(&h.phc, "password"));
+        assert_eq!(h.nt, nt_hash("password"));
+        assert!(
+            !format!("{h:?}").contains(&h.nt),
+            "the NT hash stays out of logs"
+        );
+    }
+
+    #[test]
     fn hash_is_a_phc_string_that_verifies() {
         let h = hash_password(FAST, "Korrekt-Pferd-9").unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{h}");
@@ -300,6 +357,8 @@ mod tests {
     async fn pool_verifies_and_treats_unknown_logins_as_wrong() {
         let pool = PasswordPool::new(2, 8, FAST).unwrap();
         let h = pool.hash("Lehrerzimmer-42".into()).await.unwrap();
+        assert_eq!(h.nt, nt_hash("Lehrerzimmer-42"));
+        let h = h.phc;
         assert!(
             pool.verify(Some(h.clone()), "Lehrerzimmer-42".into())
                 .await

@@ -51,7 +51,7 @@ pub const KNOWN: &[Known] = &[
         package: "schola-files",
         kind: Kind::Schola,
         comes_with: "schola-files",
-        released: false,
+        released: true,
     },
     Known {
         name: "schola-mail",
@@ -67,7 +67,7 @@ pub const KNOWN: &[Known] = &[
         package: "schola-dirsync",
         kind: Kind::Schola,
         comes_with: "schola-dirsync",
-        released: false,
+        released: true,
     },
     Known {
         name: "postfix",
@@ -91,7 +91,7 @@ pub const KNOWN: &[Known] = &[
         package: "samba",
         kind: Kind::System,
         comes_with: "schola-files",
-        released: false,
+        released: true,
     },
 ];
 
@@ -398,7 +398,8 @@ mod tests {
         let files = at("schola-files");
         assert_eq!(files.health, Health::Off);
         assert_eq!(files.turn_on.as_deref(), Some("apt install schola-files"));
-        assert!(!files.known.released);
+        assert!(files.known.released);
+        assert!(!at("schola-mail").known.released);
         assert_eq!(
             at("postfix").turn_on.as_deref(),
             Some("systemctl restart postfix.service")

@@ -17,7 +17,7 @@ use schola_core::directory::{GroupKind, MemberRole, NewGroup, Status};
 use schola_core::directory_admin::generate_password;
 use schola_core::imports::Source;
 use schola_core::login::LoginScheme;
-use schola_core::password::{PasswordPolicy, hash_password};
+use schola_core::password::{Hashed, PasswordPolicy, hash_password_for};
 use schola_core::{Error, Result, Store};
 use serde::Serialize;
 use serde_json::json;
@@ -107,9 +107,9 @@ pub fn apply(
     let hashes = hash_all(rules.argon2, &passwords, rules.hash_threads)?;
     let hashing = t1.elapsed();
     let t2 = Instant::now();
-    let mut hash_of: Vec<Option<&str>> = vec![None; plan.create.len()];
+    let mut hash_of: Vec<Option<&Hashed>> = vec![None; plan.create.len()];
     for (k, &i) in with_password.iter().enumerate() {
-        hash_of[i] = hashes.get(k).map(String::as_str);
+        hash_of[i] = hashes.get(k);
     }
     let purge_at = store.now() + rules.grace_days.max(0) * 86_400;
     let summary = plan.summary();
@@ -185,9 +185,9 @@ pub fn apply(
     })
 }
 
-/// Hashes each password on `threads` threads at once.
-pub fn hash_all(cfg: Argon2Config, passwords: &[String], threads: usize) -> Result<Vec<String>> {
-    let mut out = vec![String::new(); passwords.len()];
+/// Hashes each password (argon2id and NT hash) on `threads` threads at once.
+pub fn hash_all(cfg: Argon2Config, passwords: &[String], threads: usize) -> Result<Vec<Hashed>> {
+    let mut out = vec![Hashed::default(); passwords.len()];
     if passwords.is_empty() {
         return Ok(out);
     }
@@ -199,7 +199,7 @@ pub fn hash_all(cfg: Argon2Config, passwords: &[String], threads: usize) -> Resu
             .map(|(slots, pws)| {
                 s.spawn(move || -> Result<()> {
                     for (slot, pw) in slots.iter_mut().zip(pws) {
-                        *slot = hash_password(cfg, pw)?;
+                        *slot = hash_password_for(cfg, pw)?;
                     }
                     Ok(())
                 })

@@ -2,3 +2,4 @@
 //! pages and WebDAV (both forwarded by schola-web over a Unix socket) and over SMB through Samba.
 //!
 //! One module, [`policy`], decides who may do what on which path for every way in.
+pub mod samba;

@@ -430,7 +430,7 @@ async fn login_submit(req: HttpRequest, state: Data, form: web::Form<LoginForm>)
     let password = form.password;
     let mut ok = state.pool.verify(hash.clone(), password.clone()).await?;
     if !ok && let Some(p) = &person {
-        ok = upstream_signin(&state, p.id, hash.is_some(), password).await?;
+        ok = upstream_signin(&state, p.id, hash.is_some(), password.clone()).await?;
     }
     let st = state.clone();
     match person {
@@ -444,6 +444,15 @@ async fn login_submit(req: HttpRequest, state: Data, form: web::Form<LoginForm>)
             let pid = p.id;
             let new = web::block(move || -> schola_core::Result<_> {
                 st.store.record_signin_success(&login, &addr)?;
+                // passwords set before SMB support have no NT hash yet: store it now that
+                // the password is proven (a failure here must not block the sign-in)
+                match st.store.ensure_smb_secret(pid, &password) {
+                    Ok(true) => tracing::info!(login = %login, "SMB password stored at sign-in"),
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(login = %login, error = %e, "cannot store the SMB password")
+                    }
+                }
                 st.store
                     .create_session(pid, ip_text.as_deref(), ua.as_deref())
             })

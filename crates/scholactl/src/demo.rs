@@ -14,7 +14,7 @@ use schola_core::config::Argon2Config;
 use schola_core::directory::{
     GroupKind, MemberRole, NewGroup, NewPerson, PersonFilter, Role, School,
 };
-use schola_core::password::{hash_password, verify_password};
+use schola_core::password::{Hashed, hash_password_for, verify_password};
 use schola_core::{Config, Store};
 use serde_json::json;
 
@@ -175,7 +175,7 @@ fn ensure_admin(cfg: &Config, store: &Store, dir: &Path) -> Result<Option<String
             given_name: "Schola".into(),
             family_name: "Admin".into(),
             display_name: Some("Schola admin".into()),
-            password_hash: Some(hash_password(cfg.auth.argon2, &password)?),
+            password_hash: Some(hash_password_for(cfg.auth.argon2, &password)?),
             ..NewPerson::default()
         };
         let school = School {
@@ -214,7 +214,7 @@ fn ensure_admin(cfg: &Config, store: &Store, dir: &Path) -> Result<Option<String
             store.set_password_hash(
                 &Actor::cli(),
                 admin.id,
-                &hash_password(cfg.auth.argon2, &password)?,
+                &hash_password_for(cfg.auth.argon2, &password)?,
             )?;
             output::note(&format!(
                 "{} was missing; the admin has a new password",
@@ -257,7 +257,7 @@ fn ensure_people(cfg: &Config, store: &Store) -> Result<()> {
 fn store_school(
     store: &Store,
     school: &DemoSchool,
-    hashes: Vec<String>,
+    hashes: Vec<Hashed>,
     scheme: &schola_core::login::LoginScheme,
 ) -> Result<()> {
     let people = school
@@ -308,19 +308,19 @@ fn store_school(
 }
 
 /// `count` hashes of `password`, each with its own salt, made on all cores at once.
-fn hash_all(cfg: Argon2Config, password: &str, count: usize) -> Result<Vec<String>> {
+fn hash_all(cfg: Argon2Config, password: &str, count: usize) -> Result<Vec<Hashed>> {
     if count == 0 {
         return Ok(Vec::new());
     }
     let threads = Config::cores().clamp(1, count);
-    let mut out = vec![String::new(); count];
+    let mut out = vec![Hashed::default(); count];
     std::thread::scope(|s| -> Result<()> {
         let workers: Vec<_> = out
             .chunks_mut(count.div_ceil(threads))
             .map(|chunk| {
                 s.spawn(move || -> schola_core::Result<()> {
                     for slot in chunk {
-                        *slot = hash_password(cfg, password)?;
+                        *slot = hash_password_for(cfg, password)?;
                     }
                     Ok(())
                 })

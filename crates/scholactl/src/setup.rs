@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result, bail};
 use schola_core::audit::Actor;
 use schola_core::directory::{NewPerson, School};
-use schola_core::password::hash_password;
+use schola_core::password::hash_password_for;
 use schola_core::{Store, SystemClock};
 use serde_json::json;
 
@@ -28,7 +28,7 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<()> {
         );
     }
     let password = generate_password(&password_policy(&cfg), &args.admin_login)?;
-    let hash = hash_password(cfg.auth.argon2, &password)?;
+    let hash = hash_password_for(cfg.auth.argon2, &password)?;
     let admin = NewPerson {
         login: Some(args.admin_login.clone()),
         given_name: "Schola".into(),

@@ -4,7 +4,7 @@
 use anyhow::{Context as _, Result};
 use schola_core::audit::Actor;
 use schola_core::directory::{MemberRole, NewPerson, Person, PersonFilter};
-use schola_core::password::hash_password;
+use schola_core::password::hash_password_for;
 use serde_json::json;
 
 use crate::cli::{UserAddArgs, UserListArgs};
@@ -25,7 +25,7 @@ pub fn add(ctx: &Ctx, args: UserAddArgs) -> Result<()> {
     let store = ctx.store(&cfg)?;
     let password = NewPassword::obtain(&cfg, args.password_stdin, &login_hint)
         .with_context(|| format!("cannot add {who}"))?;
-    let hash = hash_password(cfg.auth.argon2, &password.password)?;
+    let hash = hash_password_for(cfg.auth.argon2, &password.password)?;
     let new = NewPerson {
         external_id: args.external_id,
         login: args.login,
@@ -236,7 +236,7 @@ pub fn passwd(ctx: &Ctx, login: &str, password_stdin: bool) -> Result<()> {
     let person: Person = store.require_person(login)?;
     let password = NewPassword::obtain(&cfg, password_stdin, &person.login)
         .with_context(|| format!("cannot set the password of '{login}'"))?;
-    let hash = hash_password(cfg.auth.argon2, &password.password)?;
+    let hash = hash_password_for(cfg.auth.argon2, &password.password)?;
     store
         .set_password_hash(&Actor::cli(), person.id, &hash)
         .with_context(|| format!("cannot set the password of '{login}'"))?;

@@ -178,19 +178,31 @@ CREATE TABLE imports (
 CREATE INDEX imports_status ON imports(status, created_at);
 "#;
 
+const V5: &str =
+    // 5: SMB. Samba's passdb needs each person's NT hash (MD4 of the UTF-16LE password); it is
+    // made from the same plaintext as the argon2id hash and stored in the same transaction.
+    // People whose password was set before this version get theirs at their next portal sign-in.
+    r#"
+CREATE TABLE smb_secrets (
+    person_id  INTEGER PRIMARY KEY REFERENCES people(id) ON DELETE CASCADE,
+    nt_hash    TEXT NOT NULL,
+    changed_at INTEGER NOT NULL
+) STRICT;
+"#;
+
 /// The migrations of this build, oldest first.
 #[cfg(not(any(feature = "testing-upgrade", feature = "testing-failing-upgrade")))]
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// Package tests only (never in a release): a build "N+1" whose migration really changes the
 /// schema and transforms data, to prove that an upgrade keeps everything.
 #[cfg(all(feature = "testing-upgrade", not(feature = "testing-failing-upgrade")))]
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, TESTING_UPGRADE];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, TESTING_UPGRADE];
 
 /// Package tests only: a build whose last migration fails half-way, to prove that a failed
 /// upgrade leaves the previous version's data intact.
 #[cfg(feature = "testing-failing-upgrade")]
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, TESTING_UPGRADE, TESTING_FAILING];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, TESTING_UPGRADE, TESTING_FAILING];
 
 #[cfg(any(feature = "testing-upgrade", feature = "testing-failing-upgrade"))]
 const TESTING_UPGRADE: &str = "
@@ -452,6 +464,44 @@ mod tests {
         let (_, m) = Store::open(&path).unwrap();
         assert!(m.is_some());
         assert!(Store::open_current(&path, std::sync::Arc::new(crate::SystemClock)).is_ok());
+    }
+
+    #[test]
+    fn v5_adds_smb_secrets_and_keeps_people() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut c = Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        apply(&mut c, &path, 0, &MIGRATIONS[..4]).unwrap();
+        c.execute(
+            "INSERT INTO people (login, given_name, family_name, display_name, role, password_hash, created_at, updated_at)
+             VALUES ('anna', 'Anna', 'A', 'Anna A', 'student', '$argon2id$old', 1, 1)",
+            [],
+        )
+        .unwrap();
+        let m = apply(&mut c, &path, 5, &MIGRATIONS[..5]).unwrap().unwrap();
+        assert_eq!((m.from, m.to), (4, 5));
+        let (login, hash): (String, String) = c
+            .query_row("SELECT login, password_hash FROM people", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((login.as_str(), hash.as_str()), ("anna", "$argon2id$old"));
+        c.execute(
+            "INSERT INTO smb_secrets (person_id, nt_hash, changed_at) SELECT id, 'AB', 5 FROM people",
+            [],
+        )
+        .unwrap();
+        assert!(
+            c.execute("INSERT INTO smb_secrets VALUES (99, 'AB', 5)", [])
+                .is_err(),
+            "a secret needs a person"
+        );
+        c.execute("DELETE FROM people", []).unwrap();
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM smb_secrets", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0, "the secret goes with the person");
     }
 
     #[test]

@@ -25,7 +25,7 @@ fn more_students(s: &Server) {
         .batch(&Actor::system("test"), |b| {
             for given in ["Ina", "Ole", "Uwe"] {
                 let hash =
-                    schola_core::password::hash_password(FAST, &format!("Kreide-{given}-9"))?;
+                    schola_core::password::hash_password_for(FAST, &format!("Kreide-{given}-9"))?;
                 let (_, login) = b.create_person(
                     &NewPerson {
                         given_name: given.into(),

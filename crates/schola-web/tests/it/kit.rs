@@ -64,7 +64,7 @@ pub fn open_store(config_path: &std::path::Path) -> Store {
 pub fn populate(store: &Store) {
     let actor = Actor::system("test");
     let scheme = LoginScheme::default();
-    let hash = |pw: &str| schola_core::password::hash_password(FAST, pw).unwrap();
+    let hash = |pw: &str| schola_core::password::hash_password_for(FAST, pw).unwrap();
     store
         .setup_school(
             &actor,

@@ -364,7 +364,7 @@ async fn password_change_ends_existing_sessions() {
     );
     let store = s.store();
     let p = store.require_person("joerg.mueller").unwrap();
-    let h = schola_core::password::hash_password(FAST, "Neues-Passwort-9").unwrap();
+    let h = schola_core::password::hash_password_for(FAST, "Neues-Passwort-9").unwrap();
     store
         .set_password_hash(&Actor::system("test"), p.id, &h)
         .unwrap();
@@ -379,6 +379,38 @@ async fn password_change_ends_existing_sessions() {
             .status(),
         303
     );
+}
+
+/// Passwords set before SMB support have no NT hash; the first portal sign-in stores it, a
+/// failed one does not.
+#[tokio::test]
+async fn signin_stores_a_missing_smb_password() {
+    let s = Server::start("");
+    let store = s.store();
+    let p = store.require_person("joerg.mueller").unwrap();
+    store
+        .conn()
+        .unwrap()
+        .execute("DELETE FROM smb_secrets WHERE person_id = ?1", [p.id])
+        .unwrap();
+    assert!(!store.has_smb_secret(p.id).unwrap());
+    let c = s.client();
+    assert_eq!(
+        s.sign_in(&c, "joerg.mueller", "falsch-1").await.status(),
+        401
+    );
+    assert!(!store.has_smb_secret(p.id).unwrap());
+    assert_eq!(
+        s.sign_in(&c, "joerg.mueller", STUDENT_PW).await.status(),
+        303
+    );
+    let nt = store
+        .smb_people()
+        .unwrap()
+        .into_iter()
+        .find(|x| x.id == p.id)
+        .and_then(|x| x.nt_hash);
+    assert_eq!(nt, Some(schola_core::password::nt_hash(STUDENT_PW)));
 }
 
 #[tokio::test]
@@ -822,7 +854,7 @@ async fn a_burst_past_the_limits_waits_in_the_waiting_room() {
         iterations: 3,
         parallelism: 1,
     };
-    let hash = schola_core::password::hash_password(slow, STUDENT_PW).unwrap();
+    let hash = schola_core::password::hash_password_for(slow, STUDENT_PW).unwrap();
     let student = store.require_person("joerg.mueller").unwrap();
     store
         .set_password_hash(&Actor::system("test"), student.id, &hash)
