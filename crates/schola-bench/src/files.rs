@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use hyper::body::{Body as HttpBody, Bytes, Frame, SizeHint};
 use rand::RngCore as _;
-use schola_core::password::hash_password;
+use schola_core::password::hash_password_for;
 use schola_load::browser::{self, Failure};
 use schola_load::client::Target;
 
@@ -156,7 +156,7 @@ pub fn run(args: &FilesArgs) -> Result<bool> {
         count(people as u64),
         bench.dir.path().display()
     );
-    let hash = hash_password(argon, PASSWORD).context("cannot hash the bench password")?;
+    let hash = hash_password_for(argon, PASSWORD).context("cannot hash the bench password")?;
     let logins = bench.populate(&hash, people)?;
     let (big_login, dav_login) = (logins[0].clone(), logins[1].clone());
     let uploaders = logins[2..2 + parallel].to_vec();
