@@ -318,9 +318,9 @@ fn big_upload(rt: &tokio::runtime::Runtime, ctx: &Bench, login: &str, mib: u64) 
             BIG_DEADLINE.as_secs()
         ),
     };
-    let stored = rt.block_on(head_length(&client, &url, login))?;
+    let stored = rt.block_on(stored_length(&client, &url, login))?;
     if stored != len {
-        bail!("after the upload, HEAD {url} says {stored} bytes, not {len}");
+        bail!("after the upload, PROPFIND {url} says {stored} bytes, not {len}");
     }
     dd_rates.push(dd(&ctx.data, mib)?);
     dd_rates.push(dd(&ctx.data, mib)?);
@@ -588,7 +588,7 @@ async fn parallel_uploads(
     let mut short = Vec::new();
     for login in uploaders {
         let url = format!("https://{}/dav/home/parallel.bin", authority(ctx.web));
-        match head_length(&client, &url, login).await {
+        match stored_length(&client, &url, login).await {
             Ok(n) if n == len => {}
             Ok(n) => short.push(format!("{login}: {n} bytes, not {len}")),
             Err(e) => short.push(format!("{login}: {e:#}")),
@@ -736,9 +736,9 @@ fn dav_against_apache(
         let url = format!("https://{}/dav/home/big.bin", authority(apache.addr));
         let took = rt.block_on(async {
             let took = put_generated(&client, &url, login, mib << 20, block()).await?;
-            let n = head_length(&client, &url, login).await?;
+            let n = stored_length(&client, &url, login).await?;
             if n != mib << 20 {
-                bail!("HEAD {url} says {n} bytes, not {}", mib << 20);
+                bail!("PROPFIND {url} says {n} bytes, not {}", mib << 20);
             }
             Ok(took)
         })?;
@@ -1310,22 +1310,26 @@ async fn put_generated(
     Ok(t.elapsed())
 }
 
-/// The Content-Length of `HEAD url`.
-async fn head_length(client: &reqwest::Client, url: &str, login: &str) -> Result<u64> {
-    let r = client
-        .head(url)
-        .basic_auth(login, Some(PASSWORD))
+/// The stored size of `url`: `getcontentlength` of `PROPFIND Depth: 0` (what a WebDAV client
+/// reads back; schola-files answers HEAD with Content-Length 0).
+async fn stored_length(client: &reqwest::Client, url: &str, login: &str) -> Result<u64> {
+    let r = dav(client, "PROPFIND", url, login)
+        .header("Depth", "0")
+        .body(PROPFIND_BODY)
         .send()
         .await
-        .with_context(|| format!("HEAD {url}"))?;
-    if r.status().as_u16() != 200 {
-        bail!("HEAD {url} answered {}", r.status());
-    }
-    r.headers()
-        .get(reqwest::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .with_context(|| format!("HEAD {url}: no Content-Length"))
+        .with_context(|| format!("PROPFIND {url}"))?;
+    let body = expect(r, 207, "PROPFIND Depth 0").await?;
+    let text = String::from_utf8_lossy(&body);
+    content_length(&text)
+        .with_context(|| format!("PROPFIND {url}: no getcontentlength in {}", text.trim()))
+}
+
+/// The number in the first `<...getcontentlength>N</...getcontentlength>` of a multistatus.
+fn content_length(text: &str) -> Option<u64> {
+    let start = text.find("getcontentlength>")? + "getcontentlength>".len();
+    let rest = &text[start..];
+    rest[..rest.find('<')?].trim().parse().ok()
 }
 
 /// The generator's block: 1 MiB of random bytes (nothing along the way can compress it or
@@ -1397,6 +1401,15 @@ mod tests {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&mut [400.0, 1300.0, 900.0, 1000.0]), 950.0);
         assert_eq!(list_rates(&[812.4, 640.0]), "812, 640 MiB/s");
+    }
+
+    #[test]
+    fn reads_the_content_length_of_a_propfind() {
+        let body = r#"<D:multistatus xmlns:D="DAV:"><D:response><D:href>/dav/home/x.bin</D:href><D:propstat><D:prop><D:getcontentlength>5000</D:getcontentlength></D:prop></D:propstat></D:response></D:multistatus>"#;
+        assert_eq!(content_length(body), Some(5000));
+        let plain = "<multistatus><getcontentlength> 7 </getcontentlength></multistatus>";
+        assert_eq!(content_length(plain), Some(7));
+        assert_eq!(content_length("<multistatus/>"), None);
     }
 
     #[test]
