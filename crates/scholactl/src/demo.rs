@@ -63,6 +63,17 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
         json: ctx.json,
     };
     drop(store);
+    // The file service: homes, class shares, WebDAV, behind schola-web on its Unix socket.
+    // SMB needs Samba and root (`schola-files samba-sync` on an appliance): off in the demo.
+    let files_cfg = cfg.clone();
+    std::thread::Builder::new()
+        .name("schola-files".into())
+        .spawn(move || {
+            if let Err(e) = schola_files::server::run(files_cfg, |_| {}) {
+                eprintln!("scholactl demo: the file service stopped: {e:#}");
+            }
+        })
+        .context("cannot start the file service")?;
     let check_cfg = cfg.clone();
     schola_web::run(cfg, move |started| {
         banner.print(started);
@@ -424,6 +435,12 @@ impl Banner {
                 "  import       {url}admin/import, or drop a CSV export into {}\n",
                 self.drop_dir.display()
             ));
+            t.push_str(&format!(
+                "  files        {url}files, or WebDAV {url}dav/ (a person's login and password)\n"
+            ));
+            t.push_str(
+                "  SMB, mail    off in the demo (SMB: apt install samba libnss-extrausers, then schola-files samba-sync as root; mail is not part of Schola yet)\n",
+            );
         }
         t.push('\n');
         t.push_str("Ctrl-C stops; run the same command again to continue with the same data.\n");

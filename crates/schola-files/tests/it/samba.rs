@@ -186,6 +186,7 @@ fn config(h: &Harness) -> Config {
     cfg.paths.state_dir = h.path("state");
     cfg.paths.data_dir = h.path("data");
     cfg.files.samba = Some(Samba {
+        enabled: true,
         smb_conf: h.path("smb.conf"),
         include_file: h.path("shares.conf"),
         extrausers_dir: EXTRAUSERS.into(),

@@ -1,0 +1,273 @@
+//! WebDAV: the same authorization over PROPFIND/GET/PUT/DELETE/MKCOL/MOVE, hostile paths,
+//! quota, and a LOCK/UNLOCK round trip.
+
+use crate::kit::{Server, write};
+
+const PROPFIND: &[u8] = br#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:getcontentlength/></D:prop></D:propfind>"#;
+
+fn propfind(s: &Server, who: &str, path: &str) -> crate::kit::Resp {
+    s.req(
+        who,
+        "PROPFIND",
+        path,
+        &[("Depth", "1"), ("Content-Type", "application/xml")],
+        PROPFIND,
+    )
+}
+
+#[test]
+fn authorization_matrix_over_webdav() {
+    let s = Server::start();
+    write(&s.home("ben.b").join("secret.txt"), b"ben's secret");
+    write(&s.data.join("groups/4b/info.txt"), b"class info");
+    write(&s.data.join("groups/5a/info.txt"), b"5a info");
+    write(&s.data.join("exchange/plan.txt"), b"staff plan");
+
+    let r = propfind(&s, "anna.a", "/dav/");
+    assert_eq!(r.status, 207, "{}", r.text());
+    let t = r.text();
+    assert!(
+        t.contains("/dav/home/") && t.contains("/dav/groups/"),
+        "{t}"
+    );
+    assert!(!t.contains("exchange"), "{t}");
+    let t = propfind(&s, "anna.a", "/dav/groups/").text();
+    assert!(
+        t.contains("/dav/groups/4b/") && !t.contains("5a") && !t.contains("kollegium"),
+        "{t}"
+    );
+    assert!(
+        propfind(&s, "tina.t", "/dav/")
+            .text()
+            .contains("/dav/exchange/")
+    );
+    let t = propfind(&s, "anna.a", "/dav/home/").text();
+    assert!(!t.contains("secret"), "{t}");
+
+    type Case<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)], u16);
+    let cases: &[Case] = &[
+        (
+            "anna.a",
+            "PROPFIND",
+            "/dav/groups/5a/",
+            &[("Depth", "1")],
+            404,
+        ),
+        (
+            "anna.a",
+            "PROPFIND",
+            "/dav/exchange/",
+            &[("Depth", "1")],
+            404,
+        ),
+        ("anna.a", "GET", "/dav/groups/4b/info.txt", &[], 200),
+        ("anna.a", "GET", "/dav/groups/5a/info.txt", &[], 404),
+        ("anna.a", "GET", "/dav/exchange/plan.txt", &[], 404),
+        ("anna.a", "GET", "/dav/home/ben.b/secret.txt", &[], 404),
+        (
+            "anna.a",
+            "GET",
+            "/dav/home/../../home/ben.b/secret.txt",
+            &[],
+            400,
+        ),
+        (
+            "anna.a",
+            "GET",
+            "/dav/home/%2e%2e/%2e%2e/etc/passwd",
+            &[],
+            400,
+        ),
+        ("anna.a", "PUT", "/dav/groups/4b/x.txt", &[], 403),
+        ("anna.a", "DELETE", "/dav/groups/4b/info.txt", &[], 403),
+        ("anna.a", "MKCOL", "/dav/groups/4b/d", &[], 403),
+        ("anna.a", "PUT", "/dav/exchange/x.txt", &[], 404),
+        ("anna.a", "PUT", "/dav/home/CON.txt", &[], 400),
+        ("anna.a", "MKCOL", "/dav/home/CON", &[], 400),
+        ("anna.a", "PUT", "/dav/home/a.txt", &[], 201),
+        ("anna.a", "PUT", "/dav/home/a.txt", &[], 204),
+        ("anna.a", "MKCOL", "/dav/home/d", &[], 201),
+        (
+            "anna.a",
+            "MOVE",
+            "/dav/home/d",
+            &[("Destination", "/dav/home/e")],
+            201,
+        ),
+        (
+            "anna.a",
+            "MOVE",
+            "/dav/groups/4b/info.txt",
+            &[("Destination", "/dav/home/info.txt")],
+            403,
+        ),
+        (
+            "anna.a",
+            "COPY",
+            "/dav/groups/4b/info.txt",
+            &[("Destination", "/dav/home/info.txt")],
+            201,
+        ),
+        ("anna.a", "DELETE", "/dav/home/e", &[], 204),
+        ("anna.a", "DELETE", "/dav/home/a.txt", &[], 204),
+        ("anna.a", "DELETE", "/dav/home/", &[], 403),
+        (
+            "anna.a",
+            "MOVE",
+            "/dav/home/",
+            &[("Destination", "/dav/home/x/")],
+            403,
+        ),
+        ("tina.t", "PUT", "/dav/groups/4b/t.txt", &[], 201),
+        ("tina.t", "PUT", "/dav/exchange/t.txt", &[], 201),
+        ("tom.t", "PUT", "/dav/groups/4b/tom.txt", &[], 201),
+        ("carl.c", "GET", "/dav/groups/4b/info.txt", &[], 404),
+        ("eve.e", "PROPFIND", "/dav/", &[("Depth", "0")], 403),
+        ("nobody", "PROPFIND", "/dav/", &[("Depth", "0")], 401),
+    ];
+    for &(who, m, path, h, want) in cases {
+        let r = s.req(who, m, path, h, if m == "PUT" { b"data" } else { b"" });
+        assert_eq!(r.status, want, "{who} {m} {path}: {}", r.text());
+    }
+    let listing: Vec<_> = walk(&s.data);
+    assert_eq!(
+        std::fs::read(s.home("anna.a").join("info.txt"))
+            .unwrap_or_else(|e| panic!("{e}: {listing:#?}")),
+        b"class info"
+    );
+    assert!(s.data.join("groups/4b/info.txt").exists());
+    assert!(!s.home("anna.a").join("CON.txt").exists());
+    // A DAV delete goes to the trash, like the portal's.
+    let t = s.get("anna.a", "/api/trash").json();
+    assert!(
+        t.as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["path"] == "/home/a.txt"),
+        "{t}"
+    );
+    // Planted symlinks are not followed over DAV either.
+    std::os::unix::fs::symlink("/etc", s.home("anna.a").join("etc")).unwrap();
+    assert_eq!(s.get("anna.a", "/dav/home/etc/passwd").status, 404);
+    assert!(
+        !propfind(&s, "anna.a", "/dav/home/")
+            .text()
+            .contains("/dav/home/etc")
+    );
+}
+
+#[test]
+fn dav_lock_unlock_round_trip() {
+    let s = Server::start();
+    let lockinfo = br#"<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>anna</D:owner></D:lockinfo>"#;
+    assert_eq!(
+        s.req("anna.a", "PUT", "/dav/home/l.txt", &[], b"v1").status,
+        201
+    );
+    let r = s.req(
+        "anna.a",
+        "LOCK",
+        "/dav/home/l.txt",
+        &[
+            ("Timeout", "Second-600"),
+            ("Content-Type", "application/xml"),
+        ],
+        lockinfo,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let token = r.header("lock-token").unwrap().to_string();
+    assert!(token.starts_with("<urn:uuid:"), "{token}");
+    // Ben's /home/l.txt is another file: anna's lock does not touch it.
+    assert_eq!(
+        s.req("ben.b", "PUT", "/dav/home/l.txt", &[], b"ben").status,
+        201
+    );
+    // Without the token the file cannot be written; with it, it can.
+    assert_eq!(
+        s.req("anna.a", "PUT", "/dav/home/l.txt", &[], b"v2").status,
+        423
+    );
+    let r = s.req(
+        "anna.a",
+        "PUT",
+        "/dav/home/l.txt",
+        &[("If", &format!("({token})"))],
+        b"v3",
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = s.req(
+        "anna.a",
+        "UNLOCK",
+        "/dav/home/l.txt",
+        &[("Lock-Token", &token)],
+        b"",
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        s.req("anna.a", "PUT", "/dav/home/l.txt", &[], b"v4").status,
+        204
+    );
+    assert_eq!(s.get("anna.a", "/dav/home/l.txt").body, b"v4");
+    assert_eq!(s.get("ben.b", "/dav/home/l.txt").body, b"ben");
+    // In a group share, one member's lock holds for the others.
+    assert_eq!(
+        s.req("tina.t", "PUT", "/dav/groups/4b/plan.txt", &[], b"p1")
+            .status,
+        201
+    );
+    let r = s.req(
+        "tina.t",
+        "LOCK",
+        "/dav/groups/4b/plan.txt",
+        &[("Content-Type", "application/xml")],
+        lockinfo,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("/dav/groups/4b/plan.txt"), "{}", r.text());
+    assert_eq!(
+        s.req("tom.t", "PUT", "/dav/groups/4b/plan.txt", &[], b"p2")
+            .status,
+        423
+    );
+    // The lock's root is reported in the person's own namespace.
+    let r = s.req(
+        "anna.a",
+        "LOCK",
+        "/dav/home/m.txt",
+        &[("Content-Type", "application/xml")],
+        lockinfo,
+    );
+    assert!(
+        r.text().contains("<D:href>/dav/home/m.txt</D:href>"),
+        "{}",
+        r.text()
+    );
+    // The quota is reported to DAV clients.
+    let r = s.req(
+        "anna.a",
+        "PROPFIND",
+        "/dav/",
+        &[("Depth", "0")],
+        br#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-available-bytes/><D:quota-used-bytes/></D:prop></D:propfind>"#,
+    );
+    assert_eq!(r.status, 207);
+    assert!(r.text().contains("quota-used-bytes>2<"), "{}", r.text());
+    assert!(
+        r.text().contains(&format!(
+            "quota-available-bytes>{}<",
+            1024 * 1024 * 1024 - 2
+        )),
+        "{}",
+        r.text()
+    );
+}
+
+fn walk(p: &std::path::Path) -> Vec<String> {
+    let mut v = vec![p.display().to_string()];
+    if p.is_dir() {
+        for e in std::fs::read_dir(p).unwrap().flatten() {
+            v.extend(walk(&e.path()));
+        }
+    }
+    v
+}
