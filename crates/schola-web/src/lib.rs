@@ -9,6 +9,8 @@ pub mod admission;
 pub mod assets;
 pub mod body;
 pub mod conn;
+pub mod files;
+pub mod files_proxy;
 pub mod guard;
 pub mod i18n;
 pub use schola_core::limits;

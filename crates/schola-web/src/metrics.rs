@@ -196,6 +196,27 @@ impl Metrics {
             "requests answered 503 by the waiting room",
             state.admission.turned_away.clone(),
         );
+        let dav = &state.dav_auth;
+        registry.register(
+            "dav_auth_cache_hits",
+            "WebDAV requests let in by the credential cache, without a password hash",
+            dav.cache_hits.clone(),
+        );
+        registry.register(
+            "dav_auth_verifies",
+            "password hashes verified for WebDAV sign-ins (cache misses)",
+            dav.verifies.clone(),
+        );
+        registry.register(
+            "dav_auth_failures",
+            "WebDAV sign-ins refused: wrong password, unknown login or disabled person",
+            dav.failures.clone(),
+        );
+        registry.register(
+            "dav_auth_deferred",
+            "WebDAV sign-ins refused by the back-off before any password check",
+            dav.deferred.clone(),
+        );
         registry.register(
             "connections_refused",
             "connections past their client's cap: busy (answered 503), closed (closed at once), \

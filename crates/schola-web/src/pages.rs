@@ -257,6 +257,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(logout))
         .configure(crate::setup::routes)
         .configure(crate::portal::routes)
+        .configure(crate::files::routes)
         .configure(crate::updates::routes)
         .configure(crate::admin::routes)
         .default_service(web::to(not_found));
@@ -486,7 +487,7 @@ async fn login_submit(req: HttpRequest, state: Data, form: web::Form<LoginForm>)
 /// person's entry, and on success the password's argon2id hash is stored, so the next sign-in,
 /// mail and files need no upstream. An upstream that cannot be reached counts as a wrong
 /// password and is logged.
-async fn upstream_signin(
+pub(crate) async fn upstream_signin(
     state: &Data,
     person_id: i64,
     had_hash: bool,

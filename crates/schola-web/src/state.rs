@@ -15,6 +15,10 @@ use crate::admin::settings::logo::Logo;
 use crate::limits::Limits;
 use crate::tls::CertResolver;
 
+/// Most WebDAV logins remembered at once (a school's mounted drives; past that the cache is
+/// emptied and refills).
+const CREDENTIAL_CACHE_ENTRIES: usize = 20_000;
+
 #[derive(Debug)]
 pub struct AppState {
     pub store: Store,
@@ -29,6 +33,12 @@ pub struct AppState {
     pub limits: Limits,
     /// The waiting room's count of requests in progress.
     pub admission: crate::admission::Admission,
+    /// The way to schola-files (its Unix socket).
+    pub files: crate::files_proxy::FilesProxy,
+    /// Recently verified WebDAV passwords (`[auth] credential_cache_secs`).
+    pub credcache: schola_core::credcache::CredentialCache,
+    /// What WebDAV sign-ins cost, for the metrics.
+    pub dav_auth: crate::files::DavAuthCounters,
     pub cfg: Config,
     /// When this server started, for its uptime on the services page.
     pub started: std::time::Instant,
@@ -62,6 +72,12 @@ impl AppState {
             tls,
             limits,
             admission: Default::default(),
+            files: crate::files_proxy::FilesProxy::new(cfg.files_socket()),
+            credcache: schola_core::credcache::CredentialCache::new(
+                cfg.auth.credential_cache_secs,
+                CREDENTIAL_CACHE_ENTRIES,
+            ),
+            dav_auth: Default::default(),
             store,
             cfg,
             started: std::time::Instant::now(),

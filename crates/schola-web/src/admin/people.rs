@@ -508,6 +508,8 @@ struct PersonPage {
     memberships: Vec<(Group, MemberRole)>,
     groups: Vec<OptGroup>,
     grace_days: i64,
+    /// Their files' usage and quota, or why it is not known.
+    files_usage: String,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -553,7 +555,9 @@ async fn render_person(
         Outcome::Refused(e) => (None, Some(e.show(&t))),
     };
     let (v, role) = values.unwrap_or_else(|| (EditValues::of(&person), person.role.to_string()));
+    let files_usage = crate::files::usage_text(state, &t, s.person.id, &person.login).await;
     let page = PersonPage {
+        files_usage,
         roles: role_options(&t, &role),
         groups: group_options(&t, &groups, ""),
         grace_days: state.cfg.directory.purge_grace_days,

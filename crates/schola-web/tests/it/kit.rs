@@ -176,6 +176,11 @@ impl Server {
         }
     }
 
+    /// The schola-web process (for its memory in /proc/<pid>/status).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn store(&self) -> Store {
         open_store(&self.config_path)
     }

@@ -7,6 +7,7 @@
 mod admin_pages;
 mod assets;
 mod capacity;
+mod files;
 mod groups;
 mod import;
 mod kit;
