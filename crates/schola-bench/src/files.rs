@@ -820,6 +820,10 @@ fn dav_against_apache(
         "  Apache: Debian's apache2, mpm_event, mod_dav_fs, htpasswd (MD5) file; Schola: \
          schola-web (auth) -> Unix socket -> schola-files",
     );
+    t.note(
+        "  a PUT: mod_dav_fs writes a temp file and renames it, without fsync; schola-files \
+         also fsyncs the file and its folder before answering",
+    );
     Ok(t)
 }
 
