@@ -4,6 +4,7 @@
 
 mod capacity;
 mod cgroup;
+mod files;
 mod import;
 mod login;
 mod server;
@@ -40,6 +41,9 @@ enum Bench {
     /// Import of a whole school: dry-run diff, apply (hashing apart from the rest), the
     /// school-year changeover, and an LDAP sync against a real slapd, against their limits.
     Import(import::ImportArgs),
+    /// File shares: a 1 GiB upload against dd, parallel uploads while people sign in, and
+    /// WebDAV against Apache's mod_dav, through a real schola-web and schola-files.
+    Files(files::FilesArgs),
     /// The capacity probe and model inside a size's control group (used by
     /// capacity-accuracy; prints JSON).
     #[command(hide = true)]
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Bench::Storm(args) => ("storm", storm::run(args)),
         Bench::CapacityAccuracy(args) => ("capacity-accuracy", capacity::run(args)),
         Bench::Import(args) => ("import", import::run(args)),
+        Bench::Files(args) => ("files", files::run(args)),
         Bench::CapacityProbe(args) => ("capacity-probe", capacity::probe(args)),
     };
     match result {

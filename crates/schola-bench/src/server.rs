@@ -39,6 +39,12 @@ impl BenchDir {
     /// Like [`BenchDir::create`], with `web` (TOML lines such as `max_connections = 12000`)
     /// added to the `[web]` table.
     pub fn create_with_web(web: &str) -> Result<BenchDir> {
+        Self::create_with(web, "")
+    }
+
+    /// Like [`BenchDir::create_with_web`], with `tables` (whole TOML tables such as
+    /// `[files]\nstudent_quota_mb = 4096`) appended after `[web]`.
+    pub fn create_with(web: &str, tables: &str) -> Result<BenchDir> {
         let dir = tempfile::Builder::new()
             .prefix("schola-bench-")
             .tempdir()
@@ -46,7 +52,7 @@ impl BenchDir {
         let addr = free_port()?;
         let config_path = dir.path().join("schola.toml");
         let text = format!(
-            "profile = \"dev\"\n\n[paths]\nroot = \".\"\n\n[web]\nlisten = [\"{addr}\"]\n{web}"
+            "profile = \"dev\"\n\n[paths]\nroot = \".\"\n\n[web]\nlisten = [\"{addr}\"]\n{web}\n{tables}"
         );
         std::fs::write(&config_path, text)
             .with_context(|| format!("cannot write {}", config_path.display()))?;
@@ -136,6 +142,89 @@ impl BenchDir {
 
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("schola-web.log")
+    }
+
+    pub fn files_log_path(&self) -> PathBuf {
+        self.dir.path().join("schola-files.log")
+    }
+}
+
+/// A running `schola-files` (the file share daemon schola-web forwards `/dav` and `/files/api`
+/// to over the Unix socket [`Config::files_socket`]); dropping it kills the process and waits.
+pub struct FilesGuard {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for FilesGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl FilesGuard {
+    /// Starts `schola-files --config <dir>/schola.toml` (the binary next to this one), output
+    /// to `<dir>/schola-files.log`, and waits until its socket accepts a connection. Start it
+    /// before [`ServerGuard::start`], so that schola-web finds it.
+    pub fn start(bench: &BenchDir, timeout: Duration) -> Result<FilesGuard> {
+        let exe = std::env::current_exe()
+            .context("cannot find this executable")?
+            .with_file_name("schola-files");
+        if !exe.exists() {
+            bail!(
+                "{} does not exist; build it with `cargo build --release -p schola-files` (scripts/bench files does)",
+                exe.display()
+            );
+        }
+        let log_path = bench.files_log_path();
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("cannot create {}", log_path.display()))?;
+        let log2 = log.try_clone().context("log file")?;
+        let child = Command::new(&exe)
+            .arg("--config")
+            .arg(&bench.config_path)
+            .current_dir(bench.dir.path())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .spawn()
+            .with_context(|| format!("cannot start {}", exe.display()))?;
+        let mut guard = FilesGuard {
+            child,
+            log: log_path,
+        };
+        let socket = bench.cfg.files_socket();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = guard.child.try_wait().context("schola-files")? {
+                bail!(
+                    "schola-files exited ({status}) before it was ready; its log ends:\n{}",
+                    guard.log_tail(40)
+                );
+            }
+            match std::os::unix::net::UnixStream::connect(&socket) {
+                Ok(_) => return Ok(guard),
+                Err(e) if start.elapsed() > timeout => bail!(
+                    "schola-files did not listen on {} after {} s ({e}); its log ends:\n{}",
+                    socket.display(),
+                    timeout.as_secs(),
+                    guard.log_tail(40)
+                ),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// The daemon's process id (for its `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The last `lines` lines of the daemon's log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        tail(&self.log, lines)
+            .unwrap_or_else(|e| format!("(cannot read {}: {e})", self.log.display()))
     }
 }
 
@@ -272,7 +361,7 @@ pub fn raise_open_files_limit() -> Result<u64> {
 }
 
 /// A loopback address with a port that was free a moment ago.
-fn free_port() -> Result<SocketAddr> {
+pub fn free_port() -> Result<SocketAddr> {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("cannot find a free port")?;
     Ok(l.local_addr()?)
 }
