@@ -263,12 +263,44 @@ async fn dav(req: HttpRequest, dreq: DavRequest, files: Data) -> Result<HttpResp
         .dav_handler(&login)
         .handle_guarded(dreq.request, login, actor)
         .await;
+    let head_len = (req.method() == actix_web::http::Method::HEAD)
+        .then(|| {
+            resp.headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .flatten();
     let mut resp = DavResponse::from(resp).respond_to(&req);
+    if let Some(len) = head_len {
+        // dav-server's HEAD answer has an empty body, from which actix would write
+        // `content-length: 0`; a HEAD must name the length of the GET's body.
+        resp = resp.set_body(actix_web::body::BoxBody::new(HeadBody(len)));
+    }
     if resp.status().as_u16() >= 400 {
         resp.head_mut()
             .set_connection_type(actix_web::http::ConnectionType::Close);
     }
     Ok(resp)
+}
+
+/// The body of a HEAD answer: none, but the size of the GET's (actix writes the length, sends no
+/// bytes for a HEAD request).
+struct HeadBody(u64);
+
+impl actix_web::body::MessageBody for HeadBody {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> actix_web::body::BodySize {
+        actix_web::body::BodySize::Sized(self.0)
+    }
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<bytes::Bytes, Self::Error>>> {
+        std::task::Poll::Ready(None)
+    }
 }
 
 fn percent_decode(s: &str) -> String {

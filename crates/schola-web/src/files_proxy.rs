@@ -242,7 +242,16 @@ impl FilesProxy {
             }
             out.append_header((n, value.as_bytes()));
         }
-        let len = incoming.size_hint().exact();
+        // A HEAD answer has no body but names the length of the GET's: pass that on.
+        let len = if req.method() == actix_web::http::Method::HEAD {
+            parts
+                .headers
+                .get(hyper::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        } else {
+            incoming.size_hint().exact()
+        };
         Ok(out.body(UpstreamBody {
             inner: incoming,
             len,
