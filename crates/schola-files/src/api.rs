@@ -137,6 +137,12 @@ pub async fn actor(req: &HttpRequest, files: &Data) -> Result<Arc<Actor>, ApiErr
                 "not signed in (no X-Schola-Person)",
             )
         })?;
+    if let Ok(cache) = files.actors.lock()
+        && let Some((at, actor)) = cache.get(&id)
+        && at.elapsed() < crate::server::ACTOR_TTL
+    {
+        return Ok(actor.clone());
+    }
     let store = files.store.clone();
     let (person, groups) = web::block(move || -> schola_core::Result<_> {
         Ok((store.person(id)?, store.groups_of(id)?))
@@ -153,7 +159,7 @@ pub async fn actor(req: &HttpRequest, files: &Data) -> Result<Arc<Actor>, ApiErr
     files
         .quotas
         .remember_person(person.id, &person.login, person.quota_mb, person.role);
-    Ok(Arc::new(Actor {
+    let actor = Arc::new(Actor {
         id: person.id,
         login: person.login,
         role: person.role,
@@ -161,7 +167,14 @@ pub async fn actor(req: &HttpRequest, files: &Data) -> Result<Arc<Actor>, ApiErr
             .into_iter()
             .map(|(g, m)| (g.name, g.kind, m))
             .collect(),
-    }))
+    });
+    if let Ok(mut cache) = files.actors.lock() {
+        if cache.len() >= 10_000 {
+            cache.retain(|_, (at, _)| at.elapsed() < crate::server::ACTOR_TTL);
+        }
+        cache.insert(id, (std::time::Instant::now(), actor.clone()));
+    }
+    Ok(actor)
 }
 
 fn target(files: &Files, actor: &Actor, path: &str, op: Op) -> Result<Target, ApiError> {

@@ -27,7 +27,17 @@ pub struct Files {
     pub locks: dav_server::memls::MemLs,
     /// Resumable uploads receiving a chunk right now (one chunk at a time per upload).
     pub busy_uploads: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// People looked up in the last [`ACTOR_TTL`], by id: a mounted drive sends bursts of
+    /// requests (Explorer opens a folder with dozens), which then cost no database reads.
+    pub actors: std::sync::Mutex<
+        std::collections::HashMap<i64, (std::time::Instant, Arc<crate::policy::Actor>)>,
+    >,
 }
+
+/// How long a looked-up person (role, groups) is reused. A disabled person is refused by
+/// schola-web at once (sessions end, the credential cache checks the account); a new group
+/// membership shows within this time.
+pub const ACTOR_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Files {
     pub fn new(cfg: Config, store: Store) -> std::io::Result<Files> {
@@ -47,6 +57,7 @@ impl Files {
             davfs,
             locks,
             busy_uploads: Default::default(),
+            actors: Default::default(),
         })
     }
 }
