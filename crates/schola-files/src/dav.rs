@@ -521,13 +521,15 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
     fn have_props<'a>(
         &'a self,
         path: &'a DavPath,
-        actor: &'a Arc<Actor>,
+        _actor: &'a Arc<Actor>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
-        async move {
-            self.target(path, actor, Op::Read)
-                .is_ok_and(|t| !matches!(t.area, Area::Root | Area::GroupsRoot))
-        }
-        .boxed()
+        // Asked for every entry of a PROPFIND: no policy or disk work here; get_props and
+        // get_prop check the path.
+        let virtual_dir = std::str::from_utf8(path.as_bytes())
+            .ok()
+            .and_then(|p| VPath::parse(p).ok())
+            .is_none_or(|vp| vp.0.is_empty() || (vp.0.len() == 1 && vp.0[0] == "groups"));
+        futures_util::future::ready(!virtual_dir).boxed()
     }
 
     fn patch_props<'a>(
@@ -582,7 +584,8 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
     ) -> FsFuture<'a, Vec<DavProp>> {
         async move {
             let t = self.target(path, actor, Op::Read)?;
-            if matches!(t.area, Area::Root | Area::GroupsRoot) {
+            if matches!(t.area, Area::Root | Area::GroupsRoot) || !props::any(&t.real) {
+                // nothing to read, so nothing to check (the common case in a big folder)
                 return Ok(Vec::new());
             }
             blocking(move || {
@@ -614,7 +617,7 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
     ) -> FsFuture<'a, Vec<u8>> {
         async move {
             let t = self.target(path, actor, Op::Read)?;
-            if matches!(t.area, Area::Root | Area::GroupsRoot) {
+            if matches!(t.area, Area::Root | Area::GroupsRoot) || !props::any(&t.real) {
                 return Err(FsError::NotFound);
             }
             blocking(move || {

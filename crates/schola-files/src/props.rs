@@ -47,6 +47,12 @@ pub enum Patched {
     TooLarge,
 }
 
+/// Whether `path` has dead properties at all: one `lgetxattr`, no walk. A PROPFIND of a folder
+/// asks this for every entry, and most files have none.
+pub fn any(path: &Path) -> bool {
+    matches!(xattr::get(path, ATTR), Ok(Some(_)))
+}
+
 /// The stored properties of `path` (none when the attribute is absent or unreadable).
 pub fn read(path: &Path) -> BTreeMap<String, Prop> {
     match xattr::get(path, ATTR) {
