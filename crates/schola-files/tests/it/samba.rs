@@ -225,6 +225,8 @@ fn write_smb_conf(h: &Harness) {
    printcap name = /dev/null
    disable spoolss = yes
    log level = 1
+   # Debian's smb.conf says so; the generated shares must work with it
+   obey pam restrictions = yes
    include = {t}/shares.conf
 ",
         port = h.port
