@@ -261,10 +261,15 @@ def main():
         vm.run("test \"$(stat -c %U /srv/schola/home/erika.mustermann/referat.txt)\" = schola")
         # the new person reached Samba through the journal, schola-files' request and the root
         # helper behind schola-samba-sync.path
-        _, out = vm.run("for i in $(seq 60); do pdbedit -L 2>/dev/null | grep -q '^erika.mustermann:' "
-                        "&& break; sleep 1; done; pdbedit -L; getent passwd erika.mustermann")
-        if "erika.mustermann:" not in out or "/srv/schola/home/erika.mustermann" not in out:
-            fail(f"Samba was not provisioned for the new student within 60 s:\n{out}")
+        status, out = vm.run("for i in $(seq 60); do pdbedit -L 2>/dev/null | grep -q '^erika.mustermann:' "
+                             "&& break; sleep 1; done; pdbedit -L; getent passwd erika.mustermann",
+                             check=False)
+        if status != 0 or "/srv/schola/home/erika.mustermann" not in out:
+            _, why = vm.run("ls -l /var/lib/schola/samba-request; "
+                            "systemctl --no-pager status schola-samba-sync.path schola-samba-sync.service; "
+                            "journalctl --no-pager -n 40 -u schola-samba-sync.service -u schola-files.service",
+                            check=False)
+            fail(f"Samba was not provisioned for the new student within 60 s:\n{out}\n{why}")
         ok("the student's WebDAV upload lands in /srv/schola/home; Samba and NSS know the student")
 
         step("a CSV export dropped into the import folder waits for approval, then is applied")
