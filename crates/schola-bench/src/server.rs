@@ -158,8 +158,7 @@ pub struct FilesGuard {
 
 impl Drop for FilesGuard {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 
@@ -223,8 +222,7 @@ impl FilesGuard {
 
     /// The last `lines` lines of the daemon's log.
     pub fn log_tail(&self, lines: usize) -> String {
-        tail(&self.log, lines)
-            .unwrap_or_else(|e| format!("(cannot read {}: {e})", self.log.display()))
+        log_tail_of(&self.log, lines)
     }
 }
 
@@ -236,9 +234,19 @@ pub struct ServerGuard {
 
 impl Drop for ServerGuard {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
+}
+
+/// Kills a daemon the benchmark started and waits for it (both guards' drop).
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The last `lines` of a daemon's log, or why it cannot be read (both guards' `log_tail`).
+fn log_tail_of(log: &Path, lines: usize) -> String {
+    tail(log, lines).unwrap_or_else(|e| format!("(cannot read {}: {e})", log.display()))
 }
 
 impl ServerGuard {
@@ -328,8 +336,7 @@ impl ServerGuard {
 
     /// The last `lines` lines of the server's log.
     pub fn log_tail(&self, lines: usize) -> String {
-        tail(&self.log, lines)
-            .unwrap_or_else(|e| format!("(cannot read {}: {e})", self.log.display()))
+        log_tail_of(&self.log, lines)
     }
 }
 
