@@ -284,7 +284,7 @@ async fn dav(req: HttpRequest, dreq: DavRequest, files: Data) -> Result<HttpResp
                 .and_then(|v| v.parse::<u64>().ok())
         })
         .flatten();
-    let mut resp = DavResponse::from(resp).respond_to(&req);
+    let mut resp = respond(resp, &req);
     if let Some(len) = head_len {
         // dav-server's HEAD answer has an empty body, from which actix would write
         // `content-length: 0`; a HEAD must name the length of the GET's body.
@@ -295,6 +295,85 @@ async fn dav(req: HttpRequest, dreq: DavRequest, files: Data) -> Result<HttpResp
             .set_connection_type(actix_web::http::ConnectionType::Close);
     }
     Ok(resp)
+}
+
+/// dav-server's answer as actix's, its streamed body gathered into larger pieces: dav-server
+/// sends every entry of a PROPFIND as a piece of its own, which would cost a write (and, in
+/// schola-web, a wake-up and a TLS record) per entry.
+fn respond(resp: http::Response<dav_server::body::Body>, req: &HttpRequest) -> HttpResponse {
+    use dav_server::body::BodyType;
+    let (parts, body) = resp.into_parts();
+    match body.inner {
+        b @ BodyType::AsyncStream(..) => {
+            let status = StatusCode::from_u16(parts.status.as_u16())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut builder = HttpResponse::build(status);
+            for (name, value) in parts.headers.iter() {
+                builder.append_header((name.as_str(), value.as_bytes()));
+            }
+            builder.streaming(Gather {
+                inner: dav_server::body::Body { inner: b },
+                buf: bytes::BytesMut::new(),
+                done: false,
+            })
+        }
+        inner => {
+            let resp = http::Response::from_parts(parts, dav_server::body::Body { inner });
+            DavResponse::from(resp).respond_to(req)
+        }
+    }
+}
+
+/// Most bytes gathered before they are passed on.
+const GATHER: usize = 64 * 1024;
+
+/// A stream that passes on what its inner stream has ready in pieces of up to [`GATHER`]
+/// bytes, and never holds back what it has while the inner stream waits.
+struct Gather<S> {
+    inner: S,
+    buf: bytes::BytesMut,
+    done: bool,
+}
+
+impl<S> futures_util::Stream for Gather<S>
+where
+    S: futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Unpin,
+{
+    type Item = std::io::Result<bytes::Bytes>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        while !this.done {
+            match std::pin::Pin::new(&mut this.inner).poll_next(cx) {
+                Poll::Ready(Some(Ok(b))) => {
+                    if this.buf.is_empty() && b.len() >= GATHER {
+                        return Poll::Ready(Some(Ok(b)));
+                    }
+                    this.buf.extend_from_slice(&b);
+                    if this.buf.len() >= GATHER {
+                        return Poll::Ready(Some(Ok(this.buf.split().freeze())));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.done = true;
+                    this.buf.clear();
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(None) => this.done = true,
+                Poll::Pending if this.buf.is_empty() => return Poll::Pending,
+                Poll::Pending => return Poll::Ready(Some(Ok(this.buf.split().freeze()))),
+            }
+        }
+        if this.buf.is_empty() {
+            Poll::Ready(None)
+        } else {
+            Poll::Ready(Some(Ok(this.buf.split().freeze())))
+        }
+    }
 }
 
 /// The body of a HEAD answer: none, but the size of the GET's (actix writes the length, sends no

@@ -36,6 +36,58 @@ use crate::quota::{Quotas, Reservation};
 pub struct DavFs {
     pub layout: Layout,
     pub quotas: Quotas,
+    /// The folder this request listed last, and whether its entries may have dead properties
+    /// ([`props::DIR_ATTR`]). A PROPFIND asks for the properties of every entry; when the folder
+    /// has none, the answer needs no policy check, no path walk and no attribute read.
+    /// Fresh for every request ([`DavFs::for_request`]).
+    listed: Arc<std::sync::Mutex<Option<Listed>>>,
+}
+
+struct Listed {
+    /// The folder's DAV path, ending in '/'.
+    dir: Vec<u8>,
+    props: bool,
+}
+
+impl DavFs {
+    pub fn new(layout: Layout, quotas: Quotas) -> DavFs {
+        DavFs {
+            layout,
+            quotas,
+            listed: Default::default(),
+        }
+    }
+
+    /// A copy for one request, with its own memory of what it listed.
+    pub fn for_request(&self) -> DavFs {
+        DavFs::new(self.layout.clone(), self.quotas.clone())
+    }
+
+    fn remember_listing(&self, dir: &DavPath, props: bool) {
+        let mut d = dir.as_bytes().to_vec();
+        if !d.ends_with(b"/") {
+            d.push(b'/');
+        }
+        if let Ok(mut l) = self.listed.lock() {
+            *l = Some(Listed { dir: d, props });
+        }
+    }
+
+    /// True when `path` is an entry of the folder this request just listed, and that folder
+    /// holds no dead properties.
+    fn listed_without_props(&self, path: &DavPath) -> bool {
+        let b = path.as_bytes();
+        let b = b.strip_suffix(b"/").unwrap_or(b);
+        let Some(cut) = b.iter().rposition(|&c| c == b'/') else {
+            return false;
+        };
+        let parent = &b[..=cut];
+        self.listed
+            .lock()
+            .ok()
+            .and_then(|l| l.as_ref().map(|l| !l.props && l.dir == parent))
+            .unwrap_or(false)
+    }
 }
 
 fn denied(d: Denied) -> FsError {
@@ -298,18 +350,15 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
     ) -> FsFuture<'a, Box<dyn DavFile>> {
         async move {
             if !options.write && !options.append {
+                // inline, like the reads of the file itself (ReadFile): a few stats and an
+                // open of cached inodes cost less than handing the work to another thread
                 let t = self.target(path, actor, Op::Read)?;
-                let this = self.clone();
-                let _ = this;
-                return blocking(move || {
-                    let m = fsops::existing(&t).map_err(fserr)?;
-                    if m.is_dir() {
-                        return Err(FsError::Forbidden);
-                    }
-                    let file = std::fs::File::open(&t.real)?;
-                    Ok(Box::new(ReadFile { file }) as Box<dyn DavFile>)
-                })
-                .await;
+                let m = fsops::existing(&t).map_err(fserr)?;
+                if m.is_dir() {
+                    return Err(FsError::Forbidden);
+                }
+                let file = std::fs::File::open(&t.real)?;
+                return Ok(Box::new(ReadFile { file }) as Box<dyn DavFile>);
             }
             if options.append {
                 return Err(FsError::NotImplemented);
@@ -380,30 +429,35 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
                         })
                         .collect()
                 } else {
-                    blocking(move || {
+                    let (props, entries) = blocking(move || {
                         let m = fsops::existing(&t).map_err(fserr)?;
                         if !m.is_dir() {
                             return Err(FsError::Forbidden);
                         }
+                        let props = props::children_may_have(&t.real);
                         let list = fsops::list(&t)?;
-                        Ok(list
-                            .into_iter()
-                            .map(|e| {
-                                Box::new(Entry {
-                                    meta: Meta {
-                                        len: e.size,
-                                        modified: UNIX_EPOCH
-                                            + std::time::Duration::from_secs(
-                                                e.modified.max(0) as u64
-                                            ),
-                                        dir: e.dir,
-                                    },
-                                    name: e.name,
-                                }) as Box<dyn DavDirEntry>
-                            })
-                            .collect())
+                        Ok((
+                            props,
+                            list.into_iter()
+                                .map(|e| {
+                                    Box::new(Entry {
+                                        meta: Meta {
+                                            len: e.size,
+                                            modified: UNIX_EPOCH
+                                                + std::time::Duration::from_secs(
+                                                    e.modified.max(0) as u64
+                                                ),
+                                            dir: e.dir,
+                                        },
+                                        name: e.name,
+                                    }) as Box<dyn DavDirEntry>
+                                })
+                                .collect(),
+                        ))
                     })
-                    .await?
+                    .await?;
+                    self.remember_listing(path, props);
+                    entries
                 };
             let stream: FsStream<Box<dyn DavDirEntry>> =
                 Box::pin(futures_util::stream::iter(entries.into_iter().map(Ok)));
@@ -422,11 +476,9 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
             if matches!(t.area, Area::Root | Area::GroupsRoot) {
                 return Ok(Box::new(virtual_dir()) as Box<dyn DavMetaData>);
             }
-            blocking(move || {
-                let m = fsops::existing(&t).map_err(fserr)?;
-                Ok(Box::new(Meta::from(&m)) as Box<dyn DavMetaData>)
-            })
-            .await
+            // inline: see open()
+            let m = fsops::existing(&t).map_err(fserr)?;
+            Ok(Box::new(Meta::from(&m)) as Box<dyn DavMetaData>)
         }
         .boxed()
     }
@@ -583,9 +635,13 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
         actor: &'a Arc<Actor>,
     ) -> FsFuture<'a, Vec<DavProp>> {
         async move {
+            if self.listed_without_props(path) {
+                // an entry of a big folder, the common case: nothing stored, nothing to check
+                return Ok(Vec::new());
+            }
             let t = self.target(path, actor, Op::Read)?;
             if matches!(t.area, Area::Root | Area::GroupsRoot) || !props::any(&t.real) {
-                // nothing to read, so nothing to check (the common case in a big folder)
+                // nothing to read, so nothing to check
                 return Ok(Vec::new());
             }
             blocking(move || {
@@ -616,6 +672,9 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
         actor: &'a Arc<Actor>,
     ) -> FsFuture<'a, Vec<u8>> {
         async move {
+            if self.listed_without_props(path) {
+                return Err(FsError::NotFound);
+            }
             let t = self.target(path, actor, Op::Read)?;
             if matches!(t.area, Area::Root | Area::GroupsRoot) || !props::any(&t.real) {
                 return Err(FsError::NotFound);

@@ -16,7 +16,7 @@ use std::time::UNIX_EPOCH;
 use serde::Serialize;
 
 use crate::layout::Layout;
-use crate::names::{INTERNAL_PREFIX, same_name};
+use crate::names::{INTERNAL_PREFIX, NameKey};
 use crate::policy::{Area, Target};
 use crate::quota::{QuotaError, Quotas};
 
@@ -114,10 +114,11 @@ pub fn ensure_area(t: &Target) -> Result<(), FsErr> {
 /// The sibling of `name` in `dir` that is a case/normalization twin (not the very same name).
 pub fn twin(dir: &Path, name: &str) -> Option<String> {
     let rd = std::fs::read_dir(dir).ok()?;
+    let key = NameKey::of(name);
     for e in rd.flatten() {
         let n = e.file_name();
         let Some(n) = n.to_str() else { continue };
-        if n != name && same_name(n, name) {
+        if n != name && key.matches(n) {
             return Some(n.to_string());
         }
     }
@@ -128,7 +129,9 @@ pub fn twin(dir: &Path, name: &str) -> Option<String> {
 /// existing entry's metadata if the very name exists.
 pub fn check_new(t: &Target) -> Result<Option<Metadata>, FsErr> {
     let m = walk(t)?;
-    if let (Some(parent), Some(name)) = (t.real.parent(), t.rel.last())
+    // replacing a file by its very name needs no twin search (a twin would be older than it)
+    if m.is_none()
+        && let (Some(parent), Some(name)) = (t.real.parent(), t.rel.last())
         && let Some(other) = twin(parent, name)
     {
         return Err(FsErr::Exists(format!(
@@ -150,7 +153,8 @@ pub fn list(t: &Target) -> io::Result<Vec<Entry>> {
         if name.starts_with(INTERNAL_PREFIX) {
             continue;
         }
-        let Ok(m) = std::fs::symlink_metadata(e.path()) else {
+        // relative to the open folder (fstatat, no symlink followed): no path walk per entry
+        let Ok(m) = e.metadata() else {
             continue;
         };
         if m.file_type().is_symlink() {
@@ -163,7 +167,7 @@ pub fn list(t: &Target) -> io::Result<Vec<Entry>> {
             modified: modified(&m),
         });
     }
-    v.sort_by_key(|e| (!e.dir, e.name.to_lowercase()));
+    v.sort_by_cached_key(|e| (!e.dir, e.name.to_lowercase()));
     Ok(v)
 }
 
@@ -214,6 +218,7 @@ pub fn rename(from: &Target, to: &Target, overwrite: bool, quotas: &Quotas) -> R
     };
     std::fs::rename(&from.real, &to.real).map_err(|e| FsErr::io(from, e))?;
     crate::atomic::sync_dir(&to.real);
+    crate::props::arrived(&to.real);
     if let (Some(a), Some(b)) = (&from.quota, &to.quota) {
         quotas.charge(a, -(size as i64));
         quotas.charge(b, size as i64 - old_size as i64);

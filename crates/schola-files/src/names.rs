@@ -68,7 +68,12 @@ pub fn check_name(seg: &str) -> Result<String, NameError> {
     if seg.starts_with(char::is_whitespace) {
         return err("a name cannot start with a space");
     }
-    let nfc: String = seg.nfc().collect();
+    // ASCII is already NFC: most names, and every entry of a big listing, skip the tables
+    let nfc: String = if seg.is_ascii() {
+        seg.to_owned()
+    } else {
+        seg.nfc().collect()
+    };
     if nfc.len() > 255 {
         return err("a name can be at most 255 bytes long");
     }
@@ -85,8 +90,41 @@ pub fn check_name(seg: &str) -> Result<String, NameError> {
 /// True when `a` and `b` name the same entry on a case-insensitive, normalizing client
 /// (Windows, macOS): equal after NFC and Unicode lower-casing.
 pub fn same_name(a: &str, b: &str) -> bool {
-    let f = |s: &str| s.nfc().collect::<String>().to_lowercase();
-    f(a) == f(b)
+    NameKey::of(a).matches(b)
+}
+
+/// A name folded for [`same_name`] once, to compare against many siblings cheaply (a new
+/// file's twin check reads its whole folder).
+#[derive(Debug, Clone)]
+pub struct NameKey(String);
+
+impl NameKey {
+    pub fn of(name: &str) -> NameKey {
+        NameKey(fold(name))
+    }
+
+    /// True when `other` folds to this key.
+    pub fn matches(&self, other: &str) -> bool {
+        if other.is_ascii() {
+            // folding ASCII is ASCII lower-casing; a non-ASCII name can still fold to ASCII
+            // (the Kelvin sign to 'k'), which is why the key, not the name, is compared
+            other.len() == self.0.len()
+                && other
+                    .bytes()
+                    .zip(self.0.bytes())
+                    .all(|(a, b)| a.to_ascii_lowercase() == b)
+        } else {
+            fold(other) == self.0
+        }
+    }
+}
+
+fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.nfc().collect::<String>().to_lowercase()
+    }
 }
 
 impl VPath {
@@ -194,6 +232,12 @@ mod tests {
         assert_eq!(check_name(nfd).unwrap(), "\u{00C4}pfel.txt");
         assert!(same_name(nfd, "\u{00E4}PFEL.txt"));
         assert!(!same_name("a.txt", "b.txt"));
+        // the fast ASCII path and the Unicode path agree
+        assert!(same_name("Kelvin-\u{212A}.txt", "kelvin-k.TXT"));
+        assert!(same_name("kelvin-k.TXT", "Kelvin-\u{212A}.txt"));
+        assert!(!same_name("ab", "abc"));
+        assert!(NameKey::of("REPORT.pdf").matches("report.PDF"));
+        assert!(!NameKey::of("report.pdf").matches("report.pdf2"));
     }
 
     #[test]

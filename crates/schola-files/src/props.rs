@@ -47,6 +47,33 @@ pub enum Patched {
     TooLarge,
 }
 
+/// Set on a folder once an entry in it may have dead properties. A PROPFIND of a folder without
+/// it reads no attribute per entry: big folders, where properties are rare, list as fast as a
+/// plain directory read. The mark is never taken off (it only costs those reads again).
+pub const DIR_ATTR: &str = "user.schola.davdir";
+
+/// Whether entries of the folder `dir` may have dead properties (see [`DIR_ATTR`]).
+pub fn children_may_have(dir: &Path) -> bool {
+    matches!(xattr::get(dir, DIR_ATTR), Ok(Some(_)))
+}
+
+fn mark_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !children_may_have(dir) => xattr::set(dir, DIR_ATTR, b"1"),
+        _ => Ok(()),
+    }
+}
+
+/// After `path` came into its folder by a move or a restore: its properties, if it has any,
+/// stay visible in the folder's listing.
+pub fn arrived(path: &Path) {
+    if any(path)
+        && let Err(e) = mark_parent(path)
+    {
+        tracing::warn!(path = %path.display(), "cannot mark the folder as holding properties: {e}");
+    }
+}
+
 /// Whether `path` has dead properties at all: one `lgetxattr`, no walk. A PROPFIND of a folder
 /// asks this for every entry, and most files have none.
 pub fn any(path: &Path) -> bool {
@@ -86,6 +113,8 @@ pub fn patch(path: &Path, changes: &[(bool, Prop)]) -> std::io::Result<Patched> 
     if json.len() > MAX_BYTES {
         return Ok(Patched::TooLarge);
     }
+    // the folder first: a property it does not know of would be missing from its listing
+    mark_parent(path)?;
     match xattr::set(path, ATTR, &json) {
         Ok(()) => Ok(Patched::Done),
         Err(e)
@@ -139,9 +168,15 @@ mod tests {
         );
         assert_eq!(patch(&f, &[(false, a.clone())]).unwrap(), Patched::Done);
         assert_eq!(read(&f).into_values().collect::<Vec<_>>(), vec![b.clone()]);
-        let g = dir.path().join("b.txt");
+        assert!(children_may_have(dir.path()), "the folder knows");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        assert!(!children_may_have(&sub));
+        let g = sub.join("b.txt");
         std::fs::rename(&f, &g).unwrap();
+        arrived(&g);
         assert_eq!(read(&g).len(), 1, "a rename keeps them");
+        assert!(children_may_have(&sub), "the new folder knows after a move");
         let big = prop("urn:c", "big", &"z".repeat(MAX_BYTES));
         assert_eq!(patch(&g, &[(true, big)]).unwrap(), Patched::TooLarge);
         assert_eq!(read(&g).len(), 1, "a refused patch changes nothing");

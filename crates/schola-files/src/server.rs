@@ -44,10 +44,7 @@ impl Files {
         let layout = Layout::new(cfg.paths.data_dir.clone());
         layout.create()?;
         let quotas = Quotas::new(layout.clone(), cfg.files.clone());
-        let davfs = DavFs {
-            layout: layout.clone(),
-            quotas: quotas.clone(),
-        };
+        let davfs = DavFs::new(layout.clone(), quotas.clone());
         let locks = *dav_server::memls::MemLs::new();
         Ok(Files {
             layout,
@@ -67,7 +64,7 @@ impl Files {
     pub fn dav_handler(&self, login: &str) -> DavHandler<Arc<Actor>> {
         DavHandler::builder()
             .strip_prefix("/dav")
-            .filesystem(Box::new(self.davfs.clone()))
+            .filesystem(Box::new(self.davfs.for_request()))
             .locksystem(Box::new(crate::dav::ScopedLs {
                 inner: self.locks.clone(),
                 login: login.to_string(),

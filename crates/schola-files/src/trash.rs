@@ -140,6 +140,7 @@ pub fn restore(layout: &Layout, quotas: &Quotas, actor: &Actor, id: &str) -> Res
     };
     std::fs::rename(dir.join("item"), &t.real).map_err(|e| FsErr::io(&t, e))?;
     crate::atomic::sync_dir(&t.real);
+    crate::props::arrived(&t.real);
     let _ = std::fs::remove_dir_all(&dir);
     if let Some(o) = &t.quota {
         quotas.charge(o, meta.size as i64);

@@ -271,3 +271,71 @@ fn walk(p: &std::path::Path) -> Vec<String> {
     }
     v
 }
+
+/// Dead properties show in a folder's Depth 1 listing, also after the file moved to another
+/// folder; a listing of a folder whose entries have none (the fast path) is complete and carries
+/// every asked-for property.
+#[test]
+fn dead_properties_in_folder_listings() {
+    let s = Server::start();
+    for p in ["/dav/home/a/", "/dav/home/b/"] {
+        assert_eq!(s.req("anna.a", "MKCOL", p, &[], b"").status, 201, "{p}");
+    }
+    for i in 0..300 {
+        let p = format!("/dav/home/a/f{i:03}.txt");
+        assert_eq!(s.req("anna.a", "PUT", &p, &[], b"12345").status, 201);
+    }
+    let ask = br#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:schola-test"><D:prop><D:getcontentlength/><D:resourcetype/><Z:colour/></D:prop></D:propfind>"#;
+    let listing = |dir: &str| {
+        let r = s.req(
+            "anna.a",
+            "PROPFIND",
+            dir,
+            &[("Depth", "1"), ("Content-Type", "application/xml")],
+            ask,
+        );
+        assert_eq!(r.status, 207, "{}", r.text());
+        r.text()
+    };
+    // a listing in a failure message: its start only
+    let short = |t: &str| t.chars().take(600).collect::<String>();
+    let t = listing("/dav/home/a/");
+    assert_eq!(t.matches("<D:response>").count(), 301, "{}", short(&t));
+    assert_eq!(
+        t.matches("<D:getcontentlength>5<").count(),
+        300,
+        "{}",
+        short(&t)
+    );
+    assert!(!t.contains("blau"), "{}", short(&t));
+    let patch = br#"<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schola-test"><D:set><D:prop><Z:colour>blau</Z:colour></D:prop></D:set></D:propertyupdate>"#;
+    let r = s.req(
+        "anna.a",
+        "PROPPATCH",
+        "/dav/home/a/f007.txt",
+        &[("Content-Type", "application/xml")],
+        patch,
+    );
+    assert_eq!(r.status, 207, "{}", r.text());
+    let t = listing("/dav/home/a/");
+    // (dav-server names an asked-for dead property twice: once asked, once listed)
+    let f007 = &t[t.find("/dav/home/a/f007.txt").unwrap_or(0)..];
+    let f007 = &f007[..f007.find("</D:response>").unwrap_or(0)];
+    assert!(f007.contains(">blau</Z:colour>"), "{f007}");
+    assert_eq!(t.matches("blau").count(), f007.matches("blau").count());
+    let r = s.req(
+        "anna.a",
+        "MOVE",
+        "/dav/home/a/f007.txt",
+        &[("Destination", "/dav/home/b/moved.txt")],
+        b"",
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let t = listing("/dav/home/b/");
+    assert!(t.contains("/dav/home/b/moved.txt"), "{t}");
+    assert!(
+        t.contains(">blau</Z:colour>"),
+        "the moved file keeps it: {t}"
+    );
+    assert!(!listing("/dav/home/a/").contains("blau"));
+}
