@@ -217,6 +217,10 @@ fn content_length(req: &HttpRequest) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Most bytes of a PROPFIND body read (a request for every property of every namespace a
+/// client knows is a few KiB).
+const PROPFIND_LIMIT: usize = 256 * 1024;
+
 async fn dav(req: HttpRequest, dreq: DavRequest, files: Data) -> Result<HttpResponse, ApiError> {
     let actor = actor(&req, &files).await?;
     let inside = dav_server::davpath::DavPath::new(req.uri().path()).is_ok_and(|p| {
@@ -272,10 +276,44 @@ async fn dav(req: HttpRequest, dreq: DavRequest, files: Data) -> Result<HttpResp
         }
     }
     let login = actor.login.clone();
-    let resp = files
-        .dav_handler(&login)
-        .handle_guarded(dreq.request, login, actor)
-        .await;
+    let listing = req.method().as_str() == "PROPFIND"
+        && req.headers().get("depth").map(|v| v.as_bytes()) == Some(b"1")
+        && path.ends_with('/');
+    let resp = if listing {
+        // a folder's listing: answered directly when it can be (crate::listing)
+        let (parts, body) = dreq.request.into_parts();
+        let body =
+            http_body_util::BodyExt::collect(http_body_util::Limited::new(body, PROPFIND_LIMIT))
+                .await
+                .map_err(|_| {
+                    e(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("a PROPFIND body can be at most {PROPFIND_LIMIT} bytes"),
+                    )
+                })?
+                .to_bytes();
+        if let Some(wants) = crate::listing::wanted(&body) {
+            let (layout, who, p) = (files.layout.clone(), Arc::clone(&actor), path.clone());
+            let doc = web::block(move || crate::listing::folder(&layout, &who, &p, &wants)).await?;
+            if let Some(doc) = doc {
+                return Ok(HttpResponse::build(StatusCode::MULTI_STATUS)
+                    .insert_header((header::CONTENT_TYPE, "application/xml; charset=utf-8"))
+                    .insert_header((header::CACHE_CONTROL, "no-cache"))
+                    .insert_header((header::PRAGMA, "no-cache"))
+                    .body(doc));
+            }
+        }
+        let req = http::Request::from_parts(parts, http_body_util::Full::new(body));
+        files
+            .dav_handler(&login)
+            .handle_guarded(req, login, actor)
+            .await
+    } else {
+        files
+            .dav_handler(&login)
+            .handle_guarded(dreq.request, login, actor)
+            .await
+    };
     let head_len = (req.method() == actix_web::http::Method::HEAD)
         .then(|| {
             resp.headers()

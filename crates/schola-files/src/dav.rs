@@ -126,7 +126,7 @@ impl DavFs {
 }
 
 #[derive(Debug, Clone)]
-struct Meta {
+pub(crate) struct Meta {
     len: u64,
     modified: SystemTime,
     dir: bool,
@@ -435,21 +435,15 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
                             return Err(FsError::Forbidden);
                         }
                         let props = props::children_may_have(&t.real);
-                        let list = fsops::list(&t)?;
+                        let list = fsops::read_folder(&t)?;
+                        // the same metadata (and so ETag) as a request for the entry itself
                         Ok((
                             props,
                             list.into_iter()
-                                .map(|e| {
+                                .map(|(name, m)| {
                                     Box::new(Entry {
-                                        meta: Meta {
-                                            len: e.size,
-                                            modified: UNIX_EPOCH
-                                                + std::time::Duration::from_secs(
-                                                    e.modified.max(0) as u64
-                                                ),
-                                            dir: e.dir,
-                                        },
-                                        name: e.name,
+                                        meta: Meta::from(&m),
+                                        name,
                                     }) as Box<dyn DavDirEntry>
                                 })
                                 .collect(),
@@ -716,7 +710,7 @@ pub struct ScopedLs {
     pub prefix: String,
 }
 
-fn encode_path(b: &[u8]) -> String {
+pub(crate) fn encode_path(b: &[u8]) -> String {
     let mut o = String::new();
     for &c in b {
         if c.is_ascii_alphanumeric() || b"/-_.~".contains(&c) {

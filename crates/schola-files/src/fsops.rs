@@ -144,6 +144,20 @@ pub fn check_new(t: &Target) -> Result<Option<Metadata>, FsErr> {
 
 /// A directory's entries, without links, non-UTF-8 names and our own temporary files.
 pub fn list(t: &Target) -> io::Result<Vec<Entry>> {
+    Ok(read_folder(t)?
+        .into_iter()
+        .map(|(name, m)| Entry {
+            name,
+            dir: m.is_dir(),
+            size: if m.is_dir() { 0 } else { m.len() },
+            modified: modified(&m),
+        })
+        .collect())
+}
+
+/// The entries of the folder `t` with their metadata, folders first, then by name: no
+/// symlinks, none of our own temporary files.
+pub fn read_folder(t: &Target) -> io::Result<Vec<(String, Metadata)>> {
     let mut v = Vec::new();
     for e in std::fs::read_dir(&t.real)? {
         let e = e?;
@@ -160,14 +174,9 @@ pub fn list(t: &Target) -> io::Result<Vec<Entry>> {
         if m.file_type().is_symlink() {
             continue;
         }
-        v.push(Entry {
-            name,
-            dir: m.is_dir(),
-            size: if m.is_dir() { 0 } else { m.len() },
-            modified: modified(&m),
-        });
+        v.push((name, m));
     }
-    v.sort_by_cached_key(|e| (!e.dir, e.name.to_lowercase()));
+    v.sort_by_cached_key(|(name, m)| (!m.is_dir(), name.to_lowercase()));
     Ok(v)
 }
 

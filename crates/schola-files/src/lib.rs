@@ -13,6 +13,7 @@ pub mod dav;
 pub mod fsops;
 pub mod handout;
 pub mod layout;
+pub mod listing;
 pub mod names;
 pub mod policy;
 pub mod props;

@@ -339,3 +339,98 @@ fn dead_properties_in_folder_listings() {
     );
     assert!(!listing("/dav/home/a/").contains("blau"));
 }
+
+/// A folder listing answered directly (schola_files::listing) says what dav-server says for the
+/// same request: the same resources, hrefs, properties and values, in the same order.
+#[test]
+fn direct_folder_listing_matches_dav_server() {
+    let s = Server::start();
+    assert_eq!(
+        s.req("anna.a", "MKCOL", "/dav/home/Ordner%20%C3%84/", &[], b"")
+            .status,
+        201
+    );
+    for (name, body) in [
+        ("Referat%20Gr%C3%BCn.pdf", &b"%PDF-1.4"[..]),
+        ("a%26b%25c.txt", b"x"),
+        ("leer", b""),
+        ("Tabelle.ODS", b"12345"),
+        ("archive.tar.gz", b"gz"),
+    ] {
+        let p = format!("/dav/home/Ordner%20%C3%84/{name}");
+        assert_eq!(s.req("anna.a", "PUT", &p, &[], body).status, 201, "{p}");
+    }
+    assert_eq!(
+        s.req(
+            "anna.a",
+            "MKCOL",
+            "/dav/home/Ordner%20%C3%84/Unter/",
+            &[],
+            b""
+        )
+        .status,
+        201
+    );
+    let ask = br#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:X="urn:x"><D:prop><D:resourcetype/><D:getcontentlength/><D:getlastmodified/><D:getetag/><D:getcontenttype/><D:creationdate/><D:displayname/><X:colour/></D:prop></D:propfind>"#;
+    let listing = || {
+        let r = s.req(
+            "anna.a",
+            "PROPFIND",
+            "/dav/home/Ordner%20%C3%84/",
+            &[("Depth", "1"), ("Content-Type", "application/xml")],
+            ask,
+        );
+        assert_eq!(r.status, 207, "{}", r.text());
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/xml; charset=utf-8")
+        );
+        parsed(&r.text())
+    };
+    let direct = listing();
+    assert_eq!(direct.len(), 7, "{direct:?}");
+    assert!(
+        direct
+            .iter()
+            .any(|(h, _)| h == "/dav/home/Ordner%20%C3%84/a%26b%25c.txt"),
+        "{direct:?}"
+    );
+    // marking the folder as holding dead properties hands its listing to dav-server
+    let dir = s.home("anna.a").join("Ordner \u{00C4}");
+    xattr::set(&dir, schola_files::props::DIR_ATTR, b"1").unwrap();
+    let by_dav_server = listing();
+    assert_eq!(direct, by_dav_server);
+}
+
+/// The responses of a multistatus: each href with its properties (namespace, name, text,
+/// child element names) in document order.
+type Listing = Vec<(String, Vec<(String, String, String, Vec<String>)>)>;
+
+fn parsed(doc: &str) -> Listing {
+    let root = xmltree::Element::parse(doc.as_bytes()).unwrap();
+    let elems = |e: &xmltree::Element| -> Vec<xmltree::Element> {
+        e.children
+            .iter()
+            .filter_map(|n| n.as_element().cloned())
+            .collect()
+    };
+    let mut out = Vec::new();
+    for r in elems(&root) {
+        let href = r.get_child("href").unwrap().get_text().unwrap().to_string();
+        let mut props = Vec::new();
+        for ps in elems(&r).iter().filter(|e| e.name == "propstat") {
+            let status = ps.get_child("status").unwrap().get_text().unwrap();
+            assert_eq!(status, "HTTP/1.1 200 OK");
+            for p in elems(ps.get_child("prop").unwrap()) {
+                props.push((
+                    p.namespace.clone().unwrap_or_default(),
+                    p.name.clone(),
+                    p.get_text().map(|t| t.to_string()).unwrap_or_default(),
+                    elems(&p).iter().map(|c| c.name.clone()).collect(),
+                ));
+            }
+        }
+        out.push((href, props));
+    }
+    out
+}
