@@ -159,6 +159,16 @@ pub async fn actor(req: &HttpRequest, files: &Data) -> Result<Arc<Actor>, ApiErr
     files
         .quotas
         .remember_person(person.id, &person.login, person.quota_mb, person.role);
+    // the home's usage is walked once per daemon run: begin it now, in the background, rather
+    // than in the person's first upload
+    let owner = QuotaOwner::Person {
+        id: person.id,
+        login: person.login.clone(),
+    };
+    if !files.quotas.is_counted(&owner) {
+        let q = files.quotas.clone();
+        actix_web::rt::task::spawn_blocking(move || q.usage(&owner));
+    }
     let actor = Arc::new(Actor {
         id: person.id,
         login: person.login,
@@ -255,7 +265,8 @@ async fn dav(req: HttpRequest, dreq: DavRequest, files: Data) -> Result<HttpResp
         // Refuse up front, with a message, what cannot fit.
         if let Some(o) = t.quota.clone() {
             let q = files.quotas.clone();
-            let (free, limit) = web::block(move || {
+            let counted = q.is_counted(&o);
+            let check = move || {
                 let old = fsops::walk(&t)
                     .ok()
                     .flatten()
@@ -263,8 +274,14 @@ async fn dav(req: HttpRequest, dreq: DavRequest, files: Data) -> Result<HttpResp
                     .map(|m| m.len())
                     .unwrap_or(0);
                 (q.free(&o) + old, q.limit_of(&o))
-            })
-            .await?;
+            };
+            // a few stats inline (as reads are); a usage not yet counted walks the home: off
+            // the event loop
+            let (free, limit) = if counted {
+                check()
+            } else {
+                web::block(check).await?
+            };
             if len > free {
                 return Err(QuotaError {
                     needed: len,

@@ -16,7 +16,7 @@ use std::time::UNIX_EPOCH;
 use serde::Serialize;
 
 use crate::layout::Layout;
-use crate::names::{INTERNAL_PREFIX, NameKey};
+use crate::names::INTERNAL_PREFIX;
 use crate::policy::{Area, Target};
 use crate::quota::{QuotaError, Quotas};
 
@@ -113,16 +113,7 @@ pub fn ensure_area(t: &Target) -> Result<(), FsErr> {
 
 /// The sibling of `name` in `dir` that is a case/normalization twin (not the very same name).
 pub fn twin(dir: &Path, name: &str) -> Option<String> {
-    let rd = std::fs::read_dir(dir).ok()?;
-    let key = NameKey::of(name);
-    for e in rd.flatten() {
-        let n = e.file_name();
-        let Some(n) = n.to_str() else { continue };
-        if n != name && key.matches(n) {
-            return Some(n.to_string());
-        }
-    }
-    None
+    crate::twins::twin(dir, name)
 }
 
 /// Checks that `t` may be created: its parent exists (no links), no twin sibling; returns the

@@ -21,6 +21,7 @@ pub mod quota;
 pub mod samba;
 pub mod server;
 pub mod trash;
+pub mod twins;
 
 /// Now, in unix seconds.
 pub fn now() -> i64 {

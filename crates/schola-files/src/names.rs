@@ -103,6 +103,15 @@ impl NameKey {
         NameKey(fold(name))
     }
 
+    /// The folded form itself.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+
     /// True when `other` folds to this key.
     pub fn matches(&self, other: &str) -> bool {
         if other.is_ascii() {

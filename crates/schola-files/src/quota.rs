@@ -146,6 +146,11 @@ impl Quotas {
         }
     }
 
+    /// Whether the usage of `owner` is known without a walk.
+    pub fn is_counted(&self, owner: &QuotaOwner) -> bool {
+        self.lock().usage.contains_key(owner)
+    }
+
     /// Bytes used (walks the tree on first use).
     pub fn usage(&self, owner: &QuotaOwner) -> u64 {
         if let Some(u) = self.lock().usage.get(owner) {

@@ -149,7 +149,7 @@ impl FilesProxy {
     fn take_idle(&self) -> Option<SendRequest<ChannelBody>> {
         let mut idle = self.idle.lock().ok()?;
         while let Some(s) = idle.pop() {
-            if !s.is_closed() && s.is_ready() {
+            if !s.is_closed() {
                 return Some(s);
             }
         }
@@ -163,6 +163,10 @@ impl FilesProxy {
         mut request: hyper::Request<ChannelBody>,
     ) -> Result<(SendRequest<ChannelBody>, hyper::Response<Incoming>), ProxyError> {
         while let Some(mut sender) = self.take_idle() {
+            // a connection given back as its answer ended may still be finishing that answer
+            if sender.ready().await.is_err() {
+                continue;
+            }
             match sender.try_send_request(request).await {
                 Ok(r) => return Ok((sender, r)),
                 Err(mut e) => match e.take_message() {
@@ -404,6 +408,16 @@ impl UpstreamBody {
             && idle.len() < MAX_IDLE
         {
             idle.push(sender);
+        }
+    }
+}
+
+impl Drop for UpstreamBody {
+    /// actix never reads an empty body (a 201 to a PUT, a 204, a HEAD): its connection goes
+    /// back all the same, or every upload would open a new one.
+    fn drop(&mut self) {
+        if self.inner.is_end_stream() || self.len == Some(0) {
+            self.done();
         }
     }
 }
