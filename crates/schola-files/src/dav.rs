@@ -304,20 +304,26 @@ impl DavFile for WriteFile {
     }
     fn flush(&mut self) -> FsFuture<'_, ()> {
         async move {
-            if !self.pending.is_empty() && self.writer.is_some() {
-                let all = self.pending.split().freeze();
-                self.write_out(all).await?;
-            }
-            let Some(w) = self.writer.take() else {
+            let Some(mut w) = self.writer.take() else {
                 return Ok(());
             };
+            let last = self.pending.split().freeze();
             if let Some(n) = self.expected
-                && w.written() != n
+                && w.written() + last.len() as u64 != n
             {
                 // A short body: keep the old version (dropping `w` removes the temp file).
                 return Err(FsError::GeneralFailure);
             }
+            // the last piece and the commit in one trip to a blocking thread
             let size = blocking(move || {
+                if !last.is_empty() {
+                    w.write(&last).map_err(|e| match e {
+                        WriteError::Quota { .. } | WriteError::DiskFull => {
+                            FsError::InsufficientStorage
+                        }
+                        WriteError::Io(e) => FsError::from(e),
+                    })?;
+                }
                 w.commit().map_err(|e| {
                     if crate::atomic::is_enospc(&e) {
                         FsError::InsufficientStorage
@@ -366,7 +372,11 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
             let t = self.target(path, actor, Op::Write)?;
             let layout = self.layout.clone();
             let quotas = self.quotas.clone();
-            blocking(move || {
+            // Inline, like opening for reading: a few stats, a look-up of the name's twins and
+            // the creation of the temporary file. Only a usage not yet counted (a walk of the
+            // home) goes to another thread; the data's fsync does anyway (flush).
+            let counted = t.quota.as_ref().is_some_and(|o| quotas.is_counted(o));
+            let make = move || {
                 let old = fsops::check_new(&t).map_err(fserr)?;
                 match &old {
                     Some(m) if m.is_dir() => return Err(FsError::Forbidden),
@@ -403,8 +413,12 @@ impl GuardedFileSystem<Arc<Actor>> for DavFs {
                     committed: None,
                     pending: bytes::BytesMut::new(),
                 }) as Box<dyn DavFile>)
-            })
-            .await
+            };
+            if counted {
+                make()
+            } else {
+                blocking(make).await
+            }
         }
         .boxed()
     }
