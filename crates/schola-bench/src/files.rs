@@ -92,6 +92,10 @@ pub struct FilesArgs {
     /// PROPFIND requests per connection in phase 3.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub propfinds: u64,
+    /// Rounds of phase 3, Schola and Apache taking turns; each figure is the median of the
+    /// rounds (the machines are shared and noisy).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=25))]
+    pub rounds: u64,
     /// Run only this phase (1, 2 or 3); repeat for several. Default: all.
     #[arg(long = "phase", value_parser = clap::value_parser!(u8).range(1..=3))]
     pub phases: Vec<u8>,
@@ -740,6 +744,21 @@ struct DavTimes {
     put: Duration,
 }
 
+impl DavTimes {
+    /// The median of each time over the rounds.
+    fn median(rounds: &[DavTimes]) -> DavTimes {
+        let m = |f: fn(&DavTimes) -> Duration| {
+            let mut v: Vec<f64> = rounds.iter().map(|r| f(r).as_secs_f64()).collect();
+            Duration::from_secs_f64(median(&mut v))
+        };
+        DavTimes {
+            propfind: m(|r| r.propfind),
+            get: m(|r| r.get),
+            put: m(|r| r.put),
+        }
+    }
+}
+
 fn dav_against_apache(
     rt: &tokio::runtime::Runtime,
     ctx: &Bench,
@@ -756,22 +775,26 @@ fn dav_against_apache(
         apache.addr,
         apache.conf.display()
     );
-    let run = |name: &str, addr: SocketAddr| -> Result<DavTimes> {
-        eprintln!("  {name} ...");
+    let run = |name: &str, addr: SocketAddr, round: u64| -> Result<DavTimes> {
+        eprintln!("  {name}, round {} ...", round + 1);
         let clients = (0..conns)
             .map(|_| https_client(addr, &ctx.cert, 1))
             .collect::<Result<Vec<_>>>()?;
         let base = format!("https://{}/dav/home", authority(addr));
-        rt.block_on(dav_ops(&clients, &base, login, args))
+        rt.block_on(dav_ops(&clients, &base, login, args, round))
             .with_context(|| format!("against {name} at {base}"))
     };
-    let schola = if ctx.peer_only {
-        None
-    } else {
-        Some(run("Schola", ctx.web)?)
-    };
-    let peer = run("Apache mod_dav", apache.addr)?;
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for round in 0..args.rounds {
+        if !ctx.peer_only {
+            ours.push(run("Schola", ctx.web, round)?);
+        }
+        theirs.push(run("Apache mod_dav", apache.addr, round)?);
+    }
     drop(apache);
+    let schola = (!ours.is_empty()).then(|| DavTimes::median(&ours));
+    let peer = DavTimes::median(&theirs);
 
     let ops = [
         (
@@ -814,7 +837,9 @@ fn dav_against_apache(
     }
     t.note(format!(
         "  both over HTTPS (HTTP/1.1, same certificate), Basic auth, {conns} keep-alive \
-         connections opened before the timing; ratio = Schola / Apache"
+         connections opened before the timing; ratio = Schola / Apache; each time the median \
+         of {} rounds, the two servers taking turns",
+        args.rounds
     ));
     t.note(
         "  Apache: Debian's apache2, mpm_event, mod_dav_fs, htpasswd (MD5) file; Schola: \
@@ -824,7 +849,67 @@ fn dav_against_apache(
         "  a PUT: mod_dav_fs writes a temp file and renames it, without fsync; schola-files \
          also fsyncs the file and its folder before answering",
     );
+    // What those fsyncs cost by themselves on this disk, in the same run: the part of Schola's
+    // PUT time that mod_dav_fs does not spend.
+    if let Some(ours) = schola.as_ref().map(|s| s.put) {
+        let floor = sync_floor(&ctx.data, args.small as usize, conns)?;
+        t.info(
+            format!(
+                "the same {} files, only written, fsynced and renamed ({conns} in parallel)",
+                count(args.small)
+            ),
+            format!("{:.2} s", floor.as_secs_f64()),
+        );
+        t.info(
+            "Schola's PUT time beyond that, against Apache's".to_string(),
+            format!(
+                "{:.2} s vs {:.2} s",
+                ours.saturating_sub(floor).as_secs_f64(),
+                peer.put.as_secs_f64()
+            ),
+        );
+    }
     Ok(t)
+}
+
+/// The time to write `files` files of [`SMALL_SIZE`] as schola-files commits an upload (a
+/// temporary file, fsync, rename into the folder, fsync of the folder) and nothing else,
+/// `parallel` at a time, in a fresh folder under `data` (same filesystem as the shares).
+fn sync_floor(data: &Path, files: usize, parallel: usize) -> Result<Duration> {
+    let dir = data.join(format!("sync-floor-{}", std::process::id()));
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot make {}", tmp.display()))?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..parallel.max(1))
+        .map(|_| {
+            let (dir, tmp, next) = (dir.clone(), tmp.clone(), Arc::clone(&next));
+            std::thread::spawn(move || -> std::io::Result<()> {
+                let buf = vec![7u8; SMALL_SIZE];
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= files {
+                        return Ok(());
+                    }
+                    let t = tmp.join(format!("{i}.tmp"));
+                    let mut f = std::fs::File::create(&t)?;
+                    std::io::Write::write_all(&mut f, &buf)?;
+                    f.sync_all()?;
+                    drop(f);
+                    std::fs::rename(&t, dir.join(small_name(i)))?;
+                    std::fs::File::open(&dir)?.sync_all()?;
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join()
+            .map_err(|_| anyhow::anyhow!("a writer thread panicked"))?
+            .with_context(|| format!("cannot write in {}", dir.display()))?;
+    }
+    let took = started.elapsed();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(took)
 }
 
 /// PROPFIND, GET and PUT against one server, each spread over `clients` (one keep-alive
@@ -834,6 +919,7 @@ async fn dav_ops(
     base: &str,
     login: &str,
     args: &FilesArgs,
+    round: u64,
 ) -> Result<DavTimes> {
     // open the connections (TLS, sign-in) before any timing
     for c in clients {
@@ -896,7 +982,7 @@ async fn dav_ops(
     .await?;
 
     // PUT of as many new small files into a new folder
-    let folder = format!("{base}/put-{}/", std::process::id());
+    let folder = format!("{base}/put-{}-{round}/", std::process::id());
     let r = dav(&clients[0], "MKCOL", &folder, &login).send().await?;
     expect(r, 201, "MKCOL").await?;
     let content = {

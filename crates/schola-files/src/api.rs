@@ -292,6 +292,25 @@ async fn dav(req: HttpRequest, dreq: DavRequest, files: Data) -> Result<HttpResp
             }
         }
     }
+    if req.method() == actix_web::http::Method::GET
+        && !crate::small_get::LEAVE_TO_DAV_SERVER
+            .iter()
+            .any(|h| req.headers().contains_key(*h))
+        && let Some(f) = crate::small_get::read(&files.layout, &actor, &path)
+    {
+        // a plain GET of a small file (crate::small_get); inline, as dav-server reads files
+        let mut resp = HttpResponse::Ok();
+        if let Some(t) = f.modified {
+            resp.insert_header((header::LAST_MODIFIED, header::HttpDate::from(t)));
+        }
+        if let Some(tag) = f.etag {
+            resp.insert_header((header::ETAG, tag));
+        }
+        return Ok(resp
+            .insert_header((header::ACCEPT_RANGES, "bytes"))
+            .insert_header((header::CONTENT_TYPE, f.content_type))
+            .body(f.body));
+    }
     let login = actor.login.clone();
     let listing = req.method().as_str() == "PROPFIND"
         && req.headers().get("depth").map(|v| v.as_bytes()) == Some(b"1")

@@ -20,6 +20,7 @@ pub mod props;
 pub mod quota;
 pub mod samba;
 pub mod server;
+pub mod small_get;
 pub mod trash;
 pub mod twins;
 

@@ -177,7 +177,7 @@ fn response(out: &mut String, href: &str, name: &str, meta: &Meta, wants: &[Live
 }
 
 /// The type dav-server names for a file: by the text after the last dot, else octet-stream.
-fn content_type(name: &str) -> String {
+pub(crate) fn content_type(name: &str) -> String {
     match name.rsplit_once('.') {
         Some((_, ext)) if !ext.is_empty() => actix_files::file_extension_to_mime(ext)
             .essence_str()

@@ -434,3 +434,51 @@ fn parsed(doc: &str) -> Listing {
     }
     out
 }
+
+/// A plain GET of a small file answered directly (schola_files::small_get) gives what
+/// dav-server gives: the same bytes and the same headers; bigger files and conditional or range
+/// requests still work through dav-server.
+#[test]
+fn direct_small_get_matches_dav_server() {
+    let s = Server::start();
+    let small = b"%PDF-1.4 Arbeitsblatt".repeat(100);
+    let p = "/dav/home/Arbeitsbl%C3%A4tter%20Kl.%205.pdf";
+    assert_eq!(s.req("anna.a", "PUT", p, &[], &small).status, 201);
+    let direct = s.get("anna.a", p);
+    // If-Match: * changes nothing for an existing file, but hands the request to dav-server
+    let by_dav_server = s.req("anna.a", "GET", p, &[("If-Match", "*")], b"");
+    assert_eq!(direct.status, 200);
+    assert_eq!(direct.body, small);
+    assert_eq!(by_dav_server.body, small);
+    for h in [
+        "content-type",
+        "etag",
+        "last-modified",
+        "accept-ranges",
+        "content-length",
+    ] {
+        assert!(direct.header(h).is_some(), "{h} is missing");
+        assert_eq!(direct.header(h), by_dav_server.header(h), "{h}");
+    }
+    assert_eq!(direct.header("content-type"), Some("application/pdf"));
+    // the ETag it names is the one dav-server checks
+    let etag = direct.header("etag").unwrap().to_string();
+    let r = s.req("anna.a", "GET", p, &[("If-None-Match", &etag)], b"");
+    assert_eq!(r.status, 304);
+    let r = s.req("anna.a", "GET", p, &[("Range", "bytes=0-3")], b"");
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, b"%PDF");
+    // a big file is streamed by dav-server, whole
+    let big = vec![b'v'; (schola_files::small_get::MAX + 1) as usize];
+    assert_eq!(
+        s.req("anna.a", "PUT", "/dav/home/film.mp4", &[], &big)
+            .status,
+        201
+    );
+    let r = s.get("anna.a", "/dav/home/film.mp4");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), big.len());
+    assert_eq!(r.header("content-type"), Some("video/mp4"));
+    // another student's home is still not readable this way
+    assert_eq!(s.get("ben.b", p).status, 404);
+}
