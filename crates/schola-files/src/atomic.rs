@@ -49,6 +49,9 @@ pub fn temp_name() -> String {
 /// How much a streaming writer gathers before one write to disk (bounds memory per upload).
 pub const BATCH: usize = 1 << 20;
 
+/// Every this many bytes written, an upload asks the kernel to start writing them to disk.
+pub const WRITEBACK: u64 = 8 << 20;
+
 #[derive(Debug)]
 pub struct AtomicWriter {
     file: Option<File>,
@@ -56,6 +59,8 @@ pub struct AtomicWriter {
     target: PathBuf,
     budget: u64,
     written: u64,
+    /// Bytes handed to the kernel's writeback so far (see [`WRITEBACK`]).
+    flushed: u64,
 }
 
 impl AtomicWriter {
@@ -75,6 +80,7 @@ impl AtomicWriter {
             target,
             budget,
             written: 0,
+            flushed: 0,
         })
     }
 
@@ -90,6 +96,19 @@ impl AtomicWriter {
             .ok_or_else(|| WriteError::Io(io::Error::other("the upload is already finished")))?;
         f.write_all(buf)?;
         self.written += buf.len() as u64;
+        if self.written - self.flushed >= WRITEBACK {
+            // Start writing what is written to disk now, without waiting for it: the kernel
+            // would otherwise keep a whole video dirty in memory until the commit's fsync and
+            // only then write it, while the client waits. (POSIX_FADV_DONTNEED starts that
+            // writeback for the range, and frees the pages already clean.)
+            let _ = nix::fcntl::posix_fadvise(
+                &*f,
+                self.flushed as i64,
+                (self.written - self.flushed) as i64,
+                nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+            );
+            self.flushed = self.written;
+        }
         Ok(())
     }
 
