@@ -97,6 +97,13 @@ fn denied(d: Denied) -> FsError {
     }
 }
 
+fn write_err(e: WriteError) -> FsError {
+    match e {
+        WriteError::Quota { .. } | WriteError::DiskFull => FsError::InsufficientStorage,
+        WriteError::Io(e) => FsError::from(e),
+    }
+}
+
 fn fserr(e: FsErr) -> FsError {
     match e {
         FsErr::NotFound(_) => FsError::NotFound,
@@ -254,16 +261,9 @@ impl WriteFile {
             })
             .await
             .map_err(|_| FsError::GeneralFailure)?;
-            match r {
-                Ok(()) => {
-                    self.writer = Some(w);
-                    Ok(())
-                }
-                Err(WriteError::Quota { .. }) | Err(WriteError::DiskFull) => {
-                    Err(FsError::InsufficientStorage)
-                }
-                Err(WriteError::Io(e)) => Err(FsError::from(e)),
-            }
+            r.map_err(write_err)?;
+            self.writer = Some(w);
+            Ok(())
         }
         .boxed()
     }
@@ -317,12 +317,7 @@ impl DavFile for WriteFile {
             // the last piece and the commit in one trip to a blocking thread
             let size = blocking(move || {
                 if !last.is_empty() {
-                    w.write(&last).map_err(|e| match e {
-                        WriteError::Quota { .. } | WriteError::DiskFull => {
-                            FsError::InsufficientStorage
-                        }
-                        WriteError::Io(e) => FsError::from(e),
-                    })?;
+                    w.write(&last).map_err(write_err)?;
                 }
                 w.commit().map_err(|e| {
                     if crate::atomic::is_enospc(&e) {
