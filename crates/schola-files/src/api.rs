@@ -1278,3 +1278,69 @@ async fn handout_collect(
     .await??;
     Ok(HttpResponse::Ok().json(v))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[actix_web::test]
+    async fn gather_joins_ready_pieces_and_keeps_every_byte() {
+        let pieces: Vec<std::io::Result<bytes::Bytes>> = (0..10_000)
+            .map(|i| Ok(bytes::Bytes::from(format!("<D:response>{i}</D:response>"))))
+            .collect();
+        let whole: Vec<u8> = pieces
+            .iter()
+            .flat_map(|p| p.as_ref().unwrap().to_vec())
+            .collect();
+        let out: Vec<bytes::Bytes> = Gather {
+            inner: futures_util::stream::iter(pieces),
+            buf: bytes::BytesMut::new(),
+            done: false,
+        }
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+        assert_eq!(out.concat(), whole);
+        assert!(
+            out.len() <= whole.len() / GATHER + 1,
+            "{} pieces",
+            out.len()
+        );
+        assert!(out.iter().all(|p| p.len() <= GATHER + 64));
+    }
+
+    /// A source that yields its pieces and says "not yet" where a `None` stands.
+    struct Scripted(std::collections::VecDeque<Option<&'static str>>);
+
+    impl futures_util::Stream for Scripted {
+        type Item = std::io::Result<bytes::Bytes>;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            match self.0.pop_front() {
+                Some(Some(p)) => {
+                    std::task::Poll::Ready(Some(Ok(bytes::Bytes::from_static(p.as_bytes()))))
+                }
+                Some(None) => {
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Pending
+                }
+                None => std::task::Poll::Ready(None),
+            }
+        }
+    }
+
+    #[actix_web::test]
+    async fn gather_passes_on_what_it_has_while_the_source_waits() {
+        let mut g = Gather {
+            inner: Scripted([Some("a"), Some("b"), None, Some("c")].into()),
+            buf: bytes::BytesMut::new(),
+            done: false,
+        };
+        assert_eq!(g.next().await.unwrap().unwrap(), "ab");
+        assert_eq!(g.next().await.unwrap().unwrap(), "c");
+        assert!(g.next().await.is_none());
+    }
+}
