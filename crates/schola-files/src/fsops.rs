@@ -1,4 +1,6 @@
-//! File operations below an area root, blocking (callers use `web::block`/`spawn_blocking`).
+//! File operations below an area root, blocking. Callers run a few stats or an open of one
+//! entry inline (cheaper than a thread hand-off) and everything else — folder reads, trees, data,
+//! fsync — with `web::block`/`spawn_blocking`.
 //!
 //! Nothing here follows a symbolic link: [`walk`] checks every component from the area root
 //! down with `symlink_metadata`, and a link planted on disk (pointing to `/etc` or into another
@@ -19,6 +21,7 @@ use crate::layout::Layout;
 use crate::names::INTERNAL_PREFIX;
 use crate::policy::{Area, Target};
 use crate::quota::{QuotaError, Quotas};
+use crate::twins;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Entry {
@@ -111,11 +114,6 @@ pub fn ensure_area(t: &Target) -> Result<(), FsErr> {
     }
 }
 
-/// The sibling of `name` in `dir` that is a case/normalization twin (not the very same name).
-pub fn twin(dir: &Path, name: &str) -> Option<String> {
-    crate::twins::twin(dir, name)
-}
-
 /// Checks that `t` may be created: its parent exists (no links), no twin sibling; returns the
 /// existing entry's metadata if the very name exists.
 pub fn check_new(t: &Target) -> Result<Option<Metadata>, FsErr> {
@@ -123,7 +121,7 @@ pub fn check_new(t: &Target) -> Result<Option<Metadata>, FsErr> {
     // replacing a file by its very name needs no twin search (a twin would be older than it)
     if m.is_none()
         && let (Some(parent), Some(name)) = (t.real.parent(), t.rel.last())
-        && let Some(other) = twin(parent, name)
+        && let Some(other) = twins::twin(parent, name)
     {
         return Err(FsErr::Exists(format!(
             "{} (as '{other}', which differs only in case or accents)",
@@ -338,7 +336,7 @@ pub fn newest_mtime(path: &Path) -> i64 {
 
 /// `name (2).ext`, `name (3).ext`, … : the first name not taken (nor twinned) in `dir`.
 pub fn free_name(dir: &Path, name: &str) -> String {
-    let taken = |n: &str| dir.join(n).symlink_metadata().is_ok() || twin(dir, n).is_some();
+    let taken = |n: &str| dir.join(n).symlink_metadata().is_ok() || twins::twin(dir, n).is_some();
     if !taken(name) {
         return name.to_string();
     }
