@@ -50,6 +50,7 @@ pub struct Config {
     pub directory: Directory,
     pub import: Import,
     pub files: Files,
+    pub mail: Mail,
     /// The file this configuration was read from (not a key).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -142,6 +143,7 @@ impl Default for Config {
             directory: Directory::default(),
             import: Import::default(),
             files: Files::default(),
+            mail: Mail::default(),
             source: None,
         }
     }
@@ -267,6 +269,67 @@ impl Default for Files {
             group_quotas_mb: Default::default(),
             trash_days: 30,
             samba: None,
+        }
+    }
+}
+
+/// `[mail]`: school e-mail. `schola-mail` answers Postfix's lookups and sending-policy questions
+/// on two Unix sockets; Dovecot reads the accounts from the database. The Postfix and Dovecot
+/// configuration is generated from this section (`schola-mail render-config`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mail {
+    /// Postfix's socketmap lookups (domains, mailboxes, aliases and lists, sender logins).
+    /// Default: `/run/schola-mail/socketmap.sock`, or `<state_dir>/mail-socketmap.sock` with
+    /// `profile = "dev"`.
+    pub socketmap_socket: Option<PathBuf>,
+    /// Postfix's SMTP access policy delegation. Default: `/run/schola-mail/policy.sock`, or
+    /// `<state_dir>/mail-policy.sock` with `profile = "dev"`.
+    pub policy_socket: Option<PathBuf>,
+    /// Dovecot's account lookups (dict protocol). Default: `/run/schola-mail/auth.sock`, or
+    /// `<state_dir>/mail-auth.sock` with `profile = "dev"`.
+    pub auth_socket: Option<PathBuf>,
+    /// The Dovecot configuration `doveadm` is pointed at to drop a cached sign-in when a
+    /// person is disabled or changes their password.
+    pub dovecot_config: PathBuf,
+    /// Mail domains besides the school's own (the one set in the first-run setup).
+    pub extra_domains: Vec<String>,
+    /// Where the mailboxes live (`<vmail_dir>/<person id>/Maildir`; an id never changes, so a
+    /// renamed person keeps their mail).
+    pub vmail_dir: PathBuf,
+    /// The system user that owns the mailboxes.
+    pub vmail_user: String,
+    /// Recipients a student may address per hour, counted over a sliding hour (0: no limit).
+    pub student_recipients_per_hour: u32,
+    /// Recipients a teacher, staff member or admin may address per hour (0: no limit).
+    pub staff_recipients_per_hour: u32,
+    /// Students may only mail addresses of the school's own domains.
+    pub students_internal_only: bool,
+    /// Lists (group names) whose members may post too; on every other list only teachers, staff
+    /// and admins may post.
+    pub member_posting: Vec<String>,
+    /// Mailbox quota of a student, in MiB.
+    pub student_quota_mb: u64,
+    /// Mailbox quota of teachers, staff and admins, in MiB.
+    pub staff_quota_mb: u64,
+}
+
+impl Default for Mail {
+    fn default() -> Self {
+        Mail {
+            socketmap_socket: None,
+            policy_socket: None,
+            auth_socket: None,
+            dovecot_config: "/etc/dovecot/dovecot.conf".into(),
+            extra_domains: Vec::new(),
+            vmail_dir: "/var/vmail".into(),
+            vmail_user: "vmail".into(),
+            student_recipients_per_hour: 50,
+            staff_recipients_per_hour: 1000,
+            students_internal_only: false,
+            member_posting: Vec::new(),
+            student_quota_mb: 512,
+            staff_quota_mb: 4096,
         }
     }
 }
@@ -609,6 +672,35 @@ impl Config {
             Some(p) => p.clone(),
             None if self.profile == Profile::Dev => self.paths.state_dir.join("files.sock"),
             None => PathBuf::from("/run/schola-files/files.sock"),
+        }
+    }
+
+    /// See [`Mail::socketmap_socket`].
+    pub fn mail_socketmap_socket(&self) -> PathBuf {
+        match &self.mail.socketmap_socket {
+            Some(p) => p.clone(),
+            None if self.profile == Profile::Dev => {
+                self.paths.state_dir.join("mail-socketmap.sock")
+            }
+            None => PathBuf::from("/run/schola-mail/socketmap.sock"),
+        }
+    }
+
+    /// See [`Mail::policy_socket`].
+    pub fn mail_policy_socket(&self) -> PathBuf {
+        match &self.mail.policy_socket {
+            Some(p) => p.clone(),
+            None if self.profile == Profile::Dev => self.paths.state_dir.join("mail-policy.sock"),
+            None => PathBuf::from("/run/schola-mail/policy.sock"),
+        }
+    }
+
+    /// See [`Mail::auth_socket`].
+    pub fn mail_auth_socket(&self) -> PathBuf {
+        match &self.mail.auth_socket {
+            Some(p) => p.clone(),
+            None if self.profile == Profile::Dev => self.paths.state_dir.join("mail-auth.sock"),
+            None => PathBuf::from("/run/schola-mail/auth.sock"),
         }
     }
 

@@ -20,6 +20,7 @@ pub mod journal;
 pub mod limits;
 pub mod load_history;
 pub mod login;
+pub mod mail;
 pub mod notices;
 pub mod password;
 pub mod services;

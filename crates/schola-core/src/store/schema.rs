@@ -190,19 +190,39 @@ CREATE TABLE smb_secrets (
 ) STRICT;
 "#;
 
+const V6: &str =
+    // 6: school e-mail. An address a person had before keeps reaching them: changing
+    // `people.mail` keeps the old one in `mail_old_addresses`, which schola-mail turns into an
+    // alias (whatever changed it: the admin, an import or an upstream directory).
+    r#"
+CREATE TABLE mail_old_addresses (
+    address    TEXT PRIMARY KEY,
+    person_id  INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    retired_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX mail_old_addresses_person ON mail_old_addresses(person_id);
+CREATE TRIGGER people_mail_changed AFTER UPDATE OF mail ON people
+    WHEN old.mail IS NOT NULL AND old.mail IS NOT new.mail
+    BEGIN
+        INSERT OR REPLACE INTO mail_old_addresses (address, person_id, retired_at)
+            VALUES (old.mail, old.id, new.updated_at);
+        DELETE FROM mail_old_addresses WHERE address = new.mail;
+    END;
+"#;
+
 /// The migrations of this build, oldest first.
 #[cfg(not(any(feature = "testing-upgrade", feature = "testing-failing-upgrade")))]
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// Package tests only (never in a release): a build "N+1" whose migration really changes the
 /// schema and transforms data, to prove that an upgrade keeps everything.
 #[cfg(all(feature = "testing-upgrade", not(feature = "testing-failing-upgrade")))]
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, TESTING_UPGRADE];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, TESTING_UPGRADE];
 
 /// Package tests only: a build whose last migration fails half-way, to prove that a failed
 /// upgrade leaves the previous version's data intact.
 #[cfg(feature = "testing-failing-upgrade")]
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, TESTING_UPGRADE, TESTING_FAILING];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, TESTING_UPGRADE, TESTING_FAILING];
 
 #[cfg(any(feature = "testing-upgrade", feature = "testing-failing-upgrade"))]
 const TESTING_UPGRADE: &str = "
@@ -464,6 +484,44 @@ mod tests {
         let (_, m) = Store::open(&path).unwrap();
         assert!(m.is_some());
         assert!(Store::open_current(&path, std::sync::Arc::new(crate::SystemClock)).is_ok());
+    }
+
+    #[test]
+    fn v6_keeps_old_mail_addresses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut c = Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        apply(&mut c, &path, 0, &MIGRATIONS[..6]).unwrap();
+        c.execute_batch(
+            "INSERT INTO people (login, given_name, family_name, display_name, role, mail, password_hash, created_at, updated_at)
+             VALUES ('anna', 'Anna', 'A', 'Anna A', 'student', 'anna.a@s.test', '$argon2id$x', 1, 1);
+             UPDATE people SET mail = 'anna.b@s.test', updated_at = 2 WHERE login = 'anna';
+             UPDATE people SET given_name = 'Anne', updated_at = 3 WHERE login = 'anna';",
+        )
+        .unwrap();
+        let old: Vec<(String, i64)> = c
+            .prepare("SELECT address, retired_at FROM mail_old_addresses")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(old, vec![("anna.a@s.test".to_string(), 2)]);
+        // taking the old address back ends its life as an alias
+        c.execute(
+            "UPDATE people SET mail = 'anna.a@s.test', updated_at = 4",
+            [],
+        )
+        .unwrap();
+        let old: Vec<String> = c
+            .prepare("SELECT address FROM mail_old_addresses")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(old, vec!["anna.b@s.test".to_string()]);
     }
 
     #[test]

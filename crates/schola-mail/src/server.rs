@@ -1,0 +1,266 @@
+//! The daemon: three Unix sockets (socketmap, policy, Dovecot's dict) answered from one
+//! address book in memory, and a follower that rebuilds the book when the change journal
+//! moves (checked every second, so a person created by an import can receive mail within
+//! seconds, without a restart).
+//!
+//! The sockets are created mode 0666; who may connect is decided by their directory
+//! (`/run/schola-mail`, 0750 schola:postfix on the appliance, with Dovecot's user in the group).
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use schola_core::config::Mail as MailConfig;
+use schola_core::{Config, Store};
+use tokio::net::UnixListener;
+
+use crate::book::Book;
+use crate::policy::RateLimiter;
+
+/// How often the journal head is checked.
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+
+/// The shared state of all connections.
+pub struct Mail {
+    book: RwLock<Arc<Book>>,
+    pub cfg: MailConfig,
+    pub rate: RateLimiter,
+    pub store: Store,
+}
+
+impl Mail {
+    pub fn new(store: Store, cfg: MailConfig) -> anyhow::Result<Mail> {
+        let dir = store
+            .mail_directory()
+            .context("cannot read the directory")?;
+        let book = Book::build(&dir, &cfg.extra_domains);
+        Ok(Mail {
+            book: RwLock::new(Arc::new(book)),
+            cfg,
+            rate: RateLimiter::default(),
+            store,
+        })
+    }
+
+    pub fn book(&self) -> Arc<Book> {
+        match self.book.read() {
+            Ok(b) => b.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Rebuilds the book if the journal moved; returns the logins whose cached sign-in must go.
+    pub fn refresh(&self) -> anyhow::Result<Vec<String>> {
+        let old = self.book();
+        if self.store.journal_head()? == old.journal_seq {
+            return Ok(Vec::new());
+        }
+        let dir = self.store.mail_directory()?;
+        let new = Arc::new(Book::build(&dir, &self.cfg.extra_domains));
+        let changed = new
+            .changed_accounts(&old)
+            .into_iter()
+            .map(String::from)
+            .collect();
+        log::info!(
+            "address book rebuilt at journal {}: {} mailboxes, {} lists",
+            new.journal_seq,
+            new.mailboxes.len(),
+            new.lists.len()
+        );
+        match self.book.write() {
+            Ok(mut b) => *b = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+        Ok(changed)
+    }
+}
+
+fn bind(path: &Path) -> anyhow::Result<UnixListener> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot remove the old socket {}", path.display()));
+        }
+    }
+    let l =
+        UnixListener::bind(path).with_context(|| format!("cannot listen on {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
+        .with_context(|| format!("cannot open up {}", path.display()))?;
+    Ok(l)
+}
+
+/// The three sockets.
+#[derive(Debug, Clone)]
+pub struct Sockets {
+    pub socketmap: PathBuf,
+    pub policy: PathBuf,
+    pub auth: PathBuf,
+}
+
+impl Sockets {
+    pub fn from_config(cfg: &Config) -> Sockets {
+        Sockets {
+            socketmap: cfg.mail_socketmap_socket(),
+            policy: cfg.mail_policy_socket(),
+            auth: cfg.mail_auth_socket(),
+        }
+    }
+}
+
+/// Serves until SIGTERM or SIGINT. `ready` is called once the sockets listen.
+pub fn run(cfg: &Config, ready: impl FnOnce(&Sockets)) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let store = Store::open_current(&cfg.database_path(), Arc::new(schola_core::SystemClock))
+            .context("cannot open the database")?;
+        let mail = Arc::new(Mail::new(store, cfg.mail.clone())?);
+        let sockets = Sockets::from_config(cfg);
+        let stop = serve(mail, &sockets)?;
+        ready(&sockets);
+        shutdown_signal().await;
+        drop(stop);
+        Ok(())
+    })
+}
+
+/// Starts serving on the runtime this is called in; serving stops when the returned guard is
+/// dropped.
+pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
+    let sm = bind(&sockets.socketmap)?;
+    let pol = bind(&sockets.policy)?;
+    let auth = bind(&sockets.auth)?;
+    let mut tasks = Vec::new();
+    let m = mail.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = sm.accept().await else {
+                continue;
+            };
+            let m = m.clone();
+            tokio::spawn(async move {
+                if let Err(e) = crate::socketmap::serve(stream, || m.book()).await {
+                    log::warn!("socketmap: {e}");
+                }
+            });
+        }
+    }));
+    let m = mail.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = pol.accept().await else {
+                continue;
+            };
+            let m = m.clone();
+            tokio::spawn(async move {
+                let now = || m.store.now();
+                if let Err(e) =
+                    crate::policy::serve(stream, || m.book(), &m.cfg, &m.rate, now).await
+                {
+                    log::warn!("policy: {e}");
+                }
+            });
+        }
+    }));
+    let m = mail.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = auth.accept().await else {
+                continue;
+            };
+            let m = m.clone();
+            tokio::spawn(async move {
+                if let Err(e) =
+                    crate::auth::serve(stream, || m.book(), &m.cfg, &m.cfg.vmail_dir).await
+                {
+                    log::warn!("auth: {e}");
+                }
+            });
+        }
+    }));
+    let m = mail;
+    tasks.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(FOLLOW_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pruned = 0;
+        loop {
+            tick.tick().await;
+            let m2 = m.clone();
+            match tokio::task::spawn_blocking(move || m2.refresh()).await {
+                Ok(Ok(changed)) if !changed.is_empty() => {
+                    flush_auth_cache(&m.cfg.dovecot_config, &changed).await;
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => log::warn!("cannot follow the directory: {e:#}"),
+                Err(e) => log::warn!("the directory follower stopped: {e}"),
+            }
+            pruned += 1;
+            if pruned % 600 == 0 {
+                m.rate.prune(m.store.now());
+            }
+        }
+    }));
+    Ok(Guard(tasks))
+}
+
+/// Stops the server's tasks when dropped.
+pub struct Guard(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+/// Drops cached sign-ins so a disabled person or an old password is refused at once.
+async fn flush_auth_cache(dovecot_config: &Path, logins: &[String]) {
+    if !dovecot_config.exists() {
+        return;
+    }
+    let out = tokio::process::Command::new("doveadm")
+        .arg("-c")
+        .arg(dovecot_config)
+        .args(["auth", "cache", "flush"])
+        .args(logins)
+        .output()
+        .await;
+    match out {
+        Ok(o) if o.status.success() => {
+            log::info!("dropped cached mail sign-ins of {}", logins.join(", "))
+        }
+        Ok(o) => log::warn!(
+            "doveadm auth cache flush failed ({}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => log::warn!("cannot run doveadm to drop cached sign-ins: {e}"),
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending::<()>().await,
+    }
+}
