@@ -173,6 +173,9 @@ fn postfix_main(s: &Setup) -> String {
     let _ = writeln!(o, "setgid_group = postdrop");
     if let Some(log) = &s.postfix_log {
         let _ = writeln!(o, "maillog_file = {}", p(log));
+        if let Some(dir) = log.parent() {
+            let _ = writeln!(o, "maillog_file_prefixes = {}", p(dir));
+        }
     }
     let _ = writeln!(o, "biff = no");
     let _ = writeln!(o, "append_dot_mydomain = no");
@@ -286,6 +289,14 @@ fn postfix_master(s: &Setup) -> String {
     o
 }
 
+/// A socket as a Dovecot listener names it: relative to `base_dir` when inside it.
+fn dovecot_socket<'a>(s: &Setup, path: &'a Path) -> std::borrow::Cow<'a, str> {
+    match path.strip_prefix(&s.dovecot_base_dir) {
+        Ok(rel) => rel.to_string_lossy(),
+        Err(_) => path.to_string_lossy(),
+    }
+}
+
 fn dovecot_conf(s: &Setup) -> String {
     let listen = match s.listen {
         Listen::Loopback => "127.0.0.1",
@@ -397,12 +408,12 @@ fn dovecot_conf(s: &Setup) -> String {
     let _ = writeln!(
         o,
         "service lmtp {{\n  unix_listener {} {{\n    mode = 0600\n    user = postfix\n    group = postfix\n  }}\n}}",
-        p(&s.lmtp_socket)
+        dovecot_socket(s, &s.lmtp_socket)
     );
     let _ = writeln!(
         o,
         "service auth {{\n  unix_listener {} {{\n    mode = 0660\n    user = postfix\n    group = postfix\n  }}\n  unix_listener auth-userdb {{\n    mode = 0600\n    user = {}\n  }}\n}}",
-        p(&s.sasl_socket),
+        dovecot_socket(s, &s.sasl_socket),
         s.vmail_user
     );
     o

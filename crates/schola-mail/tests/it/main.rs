@@ -1,0 +1,4 @@
+//! schola-mail against Debian's Postfix and Dovecot (see kit.rs).
+
+mod kit;
+mod mail;
