@@ -91,6 +91,7 @@ fn tab_unescape(s: &str) -> String {
 pub async fn serve<S>(
     stream: S,
     book: impl Fn() -> std::sync::Arc<Book>,
+    fresh: impl Fn() -> Option<std::sync::Arc<Book>>,
     cfg: &MailConfig,
     vmail_dir: &Path,
 ) -> std::io::Result<()>
@@ -115,7 +116,10 @@ where
             Some(b'H') => None,
             Some(b'L') => {
                 let key = tab_unescape(l[1..].split('\t').next().unwrap_or(""));
-                Some(match lookup(&book(), cfg, vmail_dir, &key) {
+                // someone just created signs in: ask the directory as it is now
+                let found = lookup(&book(), cfg, vmail_dir, &key)
+                    .or_else(|| fresh().and_then(|b| lookup(&b, cfg, vmail_dir, &key)));
+                Some(match found {
                     Some(v) => format!("O{v}\n"),
                     None => "N\n".to_string(),
                 })
@@ -194,7 +198,7 @@ mod tests {
             let b = b.clone();
             async move {
                 let cfg = MailConfig::default();
-                serve(server, move || b.clone(), &cfg, Path::new("/v")).await
+                serve(server, move || b.clone(), || None, &cfg, Path::new("/v")).await
             }
         });
         let (mut cr, mut cw) = tokio::io::split(client);

@@ -402,6 +402,11 @@ fn dovecot_conf(s: &Setup) -> String {
     );
     let _ = writeln!(
         o,
+        "# the mail processes (running as {vmail}) report to the stats service\nservice stats {{\n  unix_listener stats-writer {{\n    user = dovecot\n    group = {vmail}\n    mode = 0660\n  }}\n}}",
+        vmail = s.vmail_user
+    );
+    let _ = writeln!(
+        o,
         "service imap-login {{\n  inet_listener imap {{\n    port = {}\n  }}\n  inet_listener imaps {{\n    port = {}\n    ssl = yes\n  }}\n}}",
         s.ports.imap, s.ports.imaps
     );
@@ -435,7 +440,7 @@ fn quota_warning(s: &Setup) -> String {
 set -eu
 percent=$1
 user=$2
-cat <<EOT | /usr/lib/dovecot/dovecot-lda -c {conf} -d "$user" -o "plugin/quota=maildir:Mailbox:noenforcing"
+cat <<EOT | /usr/lib/dovecot/dovecot-lda -c {conf} -d "$user" -o "plugin/quota=maildir:Mailbox:noenforcing" -o log_path=/dev/stderr -o info_log_path=/dev/null
 From: postmaster@{domain}
 To: $user@{domain}
 Subject: Your mailbox is $percent % full / Ihr Postfach ist zu $percent % voll

@@ -25,6 +25,8 @@ pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 /// The shared state of all connections.
 pub struct Mail {
     book: RwLock<Arc<Book>>,
+    /// One rebuild at a time.
+    rebuilding: std::sync::Mutex<()>,
     pub cfg: MailConfig,
     pub rate: RateLimiter,
     pub store: Store,
@@ -38,6 +40,7 @@ impl Mail {
         let book = Book::build(&dir, &cfg.extra_domains);
         Ok(Mail {
             book: RwLock::new(Arc::new(book)),
+            rebuilding: std::sync::Mutex::new(()),
             cfg,
             rate: RateLimiter::default(),
             store,
@@ -53,6 +56,7 @@ impl Mail {
 
     /// Rebuilds the book if the journal moved; returns the logins whose cached sign-in must go.
     pub fn refresh(&self) -> anyhow::Result<Vec<String>> {
+        let _one = self.rebuilding.lock().unwrap_or_else(|p| p.into_inner());
         let old = self.book();
         if self.store.journal_head()? == old.journal_seq {
             return Ok(Vec::new());
@@ -76,6 +80,19 @@ impl Mail {
         }
         Ok(changed)
     }
+}
+
+/// What a lookup that found nothing is answered from: the book after catching up with the
+/// journal. A teacher who mails a student a second after the import created them must not get
+/// "user unknown" because the follower had not looked yet; unknown addresses cost one read of
+/// the journal's head.
+fn fresh_book(m: &Mail) -> Option<Arc<Book>> {
+    let before = m.book().journal_seq;
+    if let Err(e) = tokio::task::block_in_place(|| m.refresh()) {
+        log::warn!("cannot follow the directory: {e:#}");
+    }
+    let now = m.book();
+    (now.journal_seq != before).then_some(now)
 }
 
 fn bind(path: &Path) -> anyhow::Result<UnixListener> {
@@ -149,7 +166,9 @@ pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
             };
             let m = m.clone();
             tokio::spawn(async move {
-                if let Err(e) = crate::socketmap::serve(stream, || m.book()).await {
+                if let Err(e) =
+                    crate::socketmap::serve(stream, || m.book(), || fresh_book(&m)).await
+                {
                     log::warn!("socketmap: {e}");
                 }
             });
@@ -180,8 +199,14 @@ pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
             };
             let m = m.clone();
             tokio::spawn(async move {
-                if let Err(e) =
-                    crate::auth::serve(stream, || m.book(), &m.cfg, &m.cfg.vmail_dir).await
+                if let Err(e) = crate::auth::serve(
+                    stream,
+                    || m.book(),
+                    || fresh_book(&m),
+                    &m.cfg,
+                    &m.cfg.vmail_dir,
+                )
+                .await
                 {
                     log::warn!("auth: {e}");
                 }

@@ -123,8 +123,14 @@ pub fn netstring(out: &mut Vec<u8>, data: &[u8]) {
     out.push(b',');
 }
 
-/// Serves one connection until Postfix closes it or sends something malformed.
-pub async fn serve<S>(stream: S, book: impl Fn() -> std::sync::Arc<Book>) -> Result<(), FrameError>
+/// Serves one connection until Postfix closes it or sends something malformed. A request
+/// answered `NOTFOUND` is asked again of `fresh()`'s book when it has one (the directory moved
+/// since the book was built).
+pub async fn serve<S>(
+    stream: S,
+    book: impl Fn() -> std::sync::Arc<Book>,
+    fresh: impl Fn() -> Option<std::sync::Arc<Book>>,
+) -> Result<(), FrameError>
 where
     S: tokio::io::AsyncRead + AsyncWrite + Unpin,
 {
@@ -144,7 +150,12 @@ where
                 return Err(e);
             }
         }
-        let reply = answer(&book(), &req);
+        let mut reply = answer(&book(), &req);
+        if reply.starts_with("NOTFOUND") {
+            if let Some(b) = fresh() {
+                reply = answer(&b, &req);
+            }
+        }
         out.clear();
         netstring(&mut out, reply.as_bytes());
         w.write_all(&out).await?;
@@ -199,7 +210,7 @@ mod tests {
         let (client, server) = tokio::io::duplex(4096);
         let task = tokio::spawn({
             let b = b.clone();
-            async move { serve(server, move || b.clone()).await }
+            async move { serve(server, move || b.clone(), || None).await }
         });
         let (mut cr, mut cw) = tokio::io::split(client);
         let mut req = Vec::new();

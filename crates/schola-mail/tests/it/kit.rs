@@ -66,7 +66,11 @@ impl Drop for Stop {
     fn drop(&mut self) {
         match self {
             Stop::Postfix(dir) => {
-                let _ = Command::new("postfix").arg("-c").arg(&*dir).arg("abort").output();
+                let _ = Command::new("postfix")
+                    .arg("-c")
+                    .arg(&*dir)
+                    .arg("abort")
+                    .output();
             }
             Stop::Dovecot(child) => {
                 let _ = nix::sys::signal::kill(
@@ -93,7 +97,10 @@ impl School {
         let vmail = nix::unistd::User::from_name("vmail")
             .unwrap()
             .expect("the system user vmail is missing (run scripts/install-test-deps, or: adduser --system --group vmail)");
-        let mut dir = tempfile::Builder::new().prefix("schola-mail-").tempdir().unwrap();
+        let mut dir = tempfile::Builder::new()
+            .prefix("schola-mail-")
+            .tempdir()
+            .unwrap();
         // SCHOLA_MAIL_TEST_KEEP=1 keeps the configuration, logs and mailboxes for a look
         if std::env::var_os("SCHOLA_MAIL_TEST_KEEP").is_some() {
             eprintln!("keeping {}", dir.path().display());
@@ -122,7 +129,9 @@ impl School {
             ("Ben", "Roth", "ben", Role::Student),
             ("Carla", "Weiss", "carla", Role::Teacher),
         ] {
-            store.create_person(&actor, person(given, family, login, role), &scheme).unwrap();
+            store
+                .create_person(&actor, person(given, family, login, role), &scheme)
+                .unwrap();
         }
         for (name, kind) in [("5a", GroupKind::Class), ("lehrer", GroupKind::Staff)] {
             store
@@ -137,10 +146,18 @@ impl School {
                 )
                 .unwrap();
         }
-        store.add_member(&actor, "5a", "anna", MemberRole::Member).unwrap();
-        store.add_member(&actor, "5a", "ben", MemberRole::Member).unwrap();
-        store.add_member(&actor, "5a", "carla", MemberRole::Owner).unwrap();
-        store.add_member(&actor, "lehrer", "carla", MemberRole::Member).unwrap();
+        store
+            .add_member(&actor, "5a", "anna", MemberRole::Member)
+            .unwrap();
+        store
+            .add_member(&actor, "5a", "ben", MemberRole::Member)
+            .unwrap();
+        store
+            .add_member(&actor, "5a", "carla", MemberRole::Owner)
+            .unwrap();
+        store
+            .add_member(&actor, "lehrer", "carla", MemberRole::Member)
+            .unwrap();
 
         let mut mail_cfg = MailConfig {
             vmail_dir: d.join("vmail"),
@@ -188,8 +205,15 @@ impl School {
         // data directory to the postfix user
         std::fs::create_dir_all(&setup.postfix_queue_dir).unwrap();
         std::fs::create_dir_all(&setup.postfix_data_dir).unwrap();
-        let postfix = nix::unistd::User::from_name("postfix").unwrap().expect("the postfix user");
-        nix::unistd::chown(&setup.postfix_data_dir, Some(postfix.uid), Some(postfix.gid)).unwrap();
+        let postfix = nix::unistd::User::from_name("postfix")
+            .unwrap()
+            .expect("the postfix user");
+        nix::unistd::chown(
+            &setup.postfix_data_dir,
+            Some(postfix.uid),
+            Some(postfix.gid),
+        )
+        .unwrap();
         std::fs::create_dir_all(d.join("run")).unwrap();
         std::fs::set_permissions(d.join("run"), std::fs::Permissions::from_mode(0o755)).unwrap();
 
@@ -271,21 +295,48 @@ impl School {
     pub fn log(&self, name: &str) -> String {
         let text = std::fs::read_to_string(self.path().join(name)).unwrap_or_default();
         let start = text.len().saturating_sub(4096);
-        let start = (start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let start = (start..text.len())
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
         text[start..].to_string()
     }
 
     /// Sends a message with swaks. `auth` is `Some(login)` to sign in (password [`PASSWORD`])
     /// on submission with STARTTLS; `None` sends unauthenticated to port 25 as another server
     /// would.
-    pub fn send(&self, auth: Option<(&str, &str)>, from: &str, to: &[&str], subject: &str, extra: &[&str]) -> Output {
+    pub fn send(
+        &self,
+        auth: Option<(&str, &str)>,
+        from: &str,
+        to: &[&str],
+        subject: &str,
+        extra: &[&str],
+    ) -> Output {
         let mut c = Command::new("swaks");
-        c.args(["--from", from, "--to", &to.join(","), "--header", &format!("Subject: {subject}")]);
+        c.args([
+            "--from",
+            from,
+            "--to",
+            &to.join(","),
+            "--header",
+            &format!("Subject: {subject}"),
+        ]);
         c.args(["--timeout", "20"]);
         match auth {
             Some((login, password)) => {
-                c.args(["--server", &format!("127.0.0.1:{}", self.setup.ports.submission)]);
-                c.args(["-tls", "--auth", "PLAIN", "--auth-user", login, "--auth-password", password]);
+                c.args([
+                    "--server",
+                    &format!("127.0.0.1:{}", self.setup.ports.submission),
+                ]);
+                c.args([
+                    "-tls",
+                    "--auth",
+                    "PLAIN",
+                    "--auth-user",
+                    login,
+                    "--auth-password",
+                    password,
+                ]);
             }
             None => {
                 c.args(["--server", &format!("127.0.0.1:{}", self.setup.ports.smtp)]);
@@ -298,8 +349,18 @@ impl School {
     /// Runs curl against the IMAPS port as `login` with `password`; `url_path` follows the port.
     pub fn imap(&self, login: &str, password: &str, url_path: &str, extra: &[&str]) -> Output {
         Command::new("curl")
-            .args(["-sS", "--insecure", "--max-time", "20", "--user", &format!("{login}:{password}")])
-            .arg(format!("imaps://127.0.0.1:{}/{url_path}", self.setup.ports.imaps))
+            .args([
+                "-sS",
+                "--insecure",
+                "--max-time",
+                "20",
+                "--user",
+                &format!("{login}:{password}"),
+            ])
+            .arg(format!(
+                "imaps://127.0.0.1:{}/{url_path}",
+                self.setup.ports.imaps
+            ))
             .args(extra)
             .output()
             .unwrap()
@@ -307,7 +368,12 @@ impl School {
 
     /// The UIDs of the messages in `login`'s INBOX that match an IMAP SEARCH, over IMAP.
     pub fn search(&self, login: &str, criteria: &str) -> Vec<u32> {
-        let out = self.imap(login, PASSWORD, "INBOX", &["--request", &format!("UID SEARCH {criteria}")]);
+        let out = self.imap(
+            login,
+            PASSWORD,
+            "INBOX",
+            &["--request", &format!("UID SEARCH {criteria}")],
+        );
         assert!(
             out.status.success(),
             "IMAP SEARCH as {login} failed: {}\n--- dovecot.log:\n{}",
@@ -317,14 +383,22 @@ impl School {
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| l.trim().strip_prefix("* SEARCH"))
-            .flat_map(|l| l.split_whitespace().map(|n| n.parse::<u32>().unwrap()).collect::<Vec<_>>())
+            .flat_map(|l| {
+                l.split_whitespace()
+                    .map(|n| n.parse::<u32>().unwrap())
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
 
     /// One whole message of `login`'s INBOX, over IMAP.
     pub fn fetch(&self, login: &str, uid: u32) -> String {
         let out = self.imap(login, PASSWORD, &format!("INBOX;UID={uid}"), &[]);
-        assert!(out.status.success(), "IMAP FETCH as {login} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "IMAP FETCH as {login} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -332,7 +406,10 @@ impl School {
     pub fn wait_for_subject(&self, login: &str, subject: &str) -> u32 {
         let start = Instant::now();
         loop {
-            if let Some(&uid) = self.search(login, &format!("SUBJECT \"{subject}\"")).first() {
+            if let Some(&uid) = self
+                .search(login, &format!("SUBJECT \"{subject}\""))
+                .first()
+            {
                 return uid;
             }
             assert!(
@@ -347,10 +424,18 @@ impl School {
 
     /// Message files in a person's Maildir (new and cur).
     pub fn maildir_count(&self, person_id: i64) -> usize {
-        let base = self.setup.vmail_dir.join(person_id.to_string()).join("Maildir");
+        let base = self
+            .setup
+            .vmail_dir
+            .join(person_id.to_string())
+            .join("Maildir");
         ["new", "cur"]
             .iter()
-            .map(|d| std::fs::read_dir(base.join(d)).map(|r| r.count()).unwrap_or(0))
+            .map(|d| {
+                std::fs::read_dir(base.join(d))
+                    .map(|r| r.count())
+                    .unwrap_or(0)
+            })
             .sum()
     }
 
@@ -367,12 +452,14 @@ impl School {
         let head = self.store.journal_head().unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.mail.book().journal_seq < head {
-            assert!(Instant::now() < deadline, "schola-mail did not follow the journal in 10 s");
+            assert!(
+                Instant::now() < deadline,
+                "schola-mail did not follow the journal in 10 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
-
 
 pub fn person(given: &str, family: &str, login: &str, role: Role) -> NewPerson {
     NewPerson {
