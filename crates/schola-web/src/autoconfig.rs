@@ -248,7 +248,7 @@ async fn autodiscover(
     let body = match read_bounded(&req, payload, MAX_REQUEST_BYTES).await {
         Ok(b) => b,
         Err(status) => {
-            tracing::info!(%status, "autodiscover request refused: body too large or broken");
+            tracing::debug!(%status, "autodiscover request refused: body too large or broken");
             let mut resp = xml_response(
                 status,
                 CACHE_NONE,
@@ -287,7 +287,8 @@ async fn autodiscover(
             autodiscover_settings(&servers, &address),
         ),
         Err(e) => {
-            tracing::info!(error = ?e, "autodiscover request refused");
+            // debug, not info: the internet's scanners ask every server for this path
+            tracing::debug!(error = ?e, "autodiscover request refused");
             xml_response(StatusCode::BAD_REQUEST, CACHE_NONE, autodiscover_error(&e))
         }
     })
