@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod admission;
 pub mod assets;
+pub mod autoconfig;
 pub mod body;
 pub mod conn;
 pub mod files;

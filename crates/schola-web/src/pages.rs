@@ -252,6 +252,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .route("/readyz", web::head().to(readyz))
         .configure(crate::assets::routes)
+        .configure(crate::autoconfig::routes)
         .route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login_submit))
         .route("/logout", web::post().to(logout))

@@ -6,6 +6,7 @@
 
 mod admin_pages;
 mod assets;
+mod autoconfig;
 mod capacity;
 mod files;
 mod groups;
