@@ -80,6 +80,8 @@ pub struct Setup {
     pub vmail_user: String,
     /// The uid of `vmail_user` (Dovecot accepts mailbox owners only in its valid uid range).
     pub vmail_uid: u32,
+    /// Dovecot login processes kept ready (one per core).
+    pub login_processes: usize,
     pub mail: MailConfig,
 }
 
@@ -407,8 +409,10 @@ fn dovecot_conf(s: &Setup) -> String {
     );
     let _ = writeln!(
         o,
-        "service imap-login {{\n  inet_listener imap {{\n    port = {}\n  }}\n  inet_listener imaps {{\n    port = {}\n    ssl = yes\n  }}\n}}",
-        s.ports.imap, s.ports.imaps
+        "# at 8:00 everyone signs in at once: login processes serve many connections each\n# (Dovecot's high-performance mode) instead of one process forked per connection\nservice imap-login {{\n  service_count = 0\n  process_min_avail = {cores}\n  vsz_limit = 1G\n  inet_listener imap {{\n    port = {}\n  }}\n  inet_listener imaps {{\n    port = {}\n    ssl = yes\n  }}\n}}",
+        s.ports.imap,
+        s.ports.imaps,
+        cores = s.login_processes
     );
     let _ = writeln!(
         o,

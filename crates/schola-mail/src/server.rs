@@ -30,6 +30,9 @@ pub struct Mail {
     pub cfg: MailConfig,
     pub rate: RateLimiter,
     pub store: Store,
+    /// Account lookups Dovecot made (each sign-in its auth cache could not answer, and each
+    /// delivery's userdb lookup); `scripts/bench mail` reads it.
+    pub account_lookups: std::sync::atomic::AtomicU64,
 }
 
 impl Mail {
@@ -44,6 +47,7 @@ impl Mail {
             cfg,
             rate: RateLimiter::default(),
             store,
+            account_lookups: Default::default(),
         })
     }
 
@@ -201,7 +205,11 @@ pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
             tokio::spawn(async move {
                 if let Err(e) = crate::auth::serve(
                     stream,
-                    || m.book(),
+                    || {
+                        m.account_lookups
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        m.book()
+                    },
                     || fresh_book(&m),
                     &m.cfg,
                     &m.cfg.vmail_dir,

@@ -34,6 +34,7 @@ fn appliance() -> Setup {
         vmail_dir: "/var/vmail".into(),
         vmail_user: "vmail".into(),
         vmail_uid: 110,
+        login_processes: 2,
         mail: MailConfig::default(),
     }
 }
@@ -83,19 +84,30 @@ fn the_sockets_postfix_names_are_the_ones_schola_mail_and_dovecot_serve() {
     let text = |name: &str| files.iter().find(|f| f.name == name).unwrap().text.clone();
     let main = text("postfix/main.cf");
     for map in ["domains", "mailboxes", "aliases", "senders"] {
-        assert!(main.contains(&format!("socketmap:unix:/run/schola-mail/socketmap.sock:{map}")), "{map}");
+        assert!(
+            main.contains(&format!(
+                "socketmap:unix:/run/schola-mail/socketmap.sock:{map}"
+            )),
+            "{map}"
+        );
     }
     assert!(main.contains("check_policy_service unix:/run/schola-mail/policy.sock"));
     assert!(main.contains("virtual_transport = lmtp:unix:/run/dovecot/schola-lmtp"));
     assert!(main.contains("smtpd_sasl_path = /run/dovecot/schola-auth"));
     let master = text("postfix/master.cf");
-    assert!(master.contains("check_policy_service,unix:/run/schola-mail/policy.sock"), "submission asks the policy too");
+    assert!(
+        master.contains("check_policy_service,unix:/run/schola-mail/policy.sock"),
+        "submission asks the policy too"
+    );
     assert!(master.contains("reject_sender_login_mismatch"));
     let dovecot = text("dovecot/dovecot.conf");
     // Dovecot names sockets inside its base_dir relative to it
     assert!(dovecot.contains("unix_listener schola-lmtp {"));
     assert!(dovecot.contains("unix_listener schola-auth {"));
-    assert!(text("dovecot/schola-auth.conf.ext").contains("uri = proxy:/run/schola-mail/auth.sock:schola"));
+    assert!(
+        text("dovecot/schola-auth.conf.ext")
+            .contains("uri = proxy:/run/schola-mail/auth.sock:schola")
+    );
     // no plaintext passwords over the network, TLS only
     assert!(dovecot.contains("ssl = required"));
     assert!(dovecot.contains("disable_plaintext_auth = yes"));

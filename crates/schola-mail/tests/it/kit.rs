@@ -5,7 +5,8 @@
 //!
 //! Needs root (Postfix's master and Dovecot start as root and drop privileges), the packages
 //! postfix, dovecot-imapd, dovecot-lmtpd, swaks and curl, and the system user `vmail`:
-//! `scripts/install-test-deps` installs them all.
+//! `scripts/install-test-deps` installs them all. `scripts/bench mail` uses it too.
+#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt as _;
@@ -50,6 +51,8 @@ pub struct School {
     pub store: Store,
     pub setup: Setup,
     pub mail: Arc<Mail>,
+    /// The servers' certificate (DER), for clients that check it.
+    pub cert_der: Vec<u8>,
     rt: tokio::runtime::Runtime,
     guard: Option<server::Guard>,
     /// Postfix first: it stops before Dovecot, so nothing is left mid-delivery.
@@ -167,7 +170,7 @@ impl School {
         tune(&mut mail_cfg);
         std::fs::create_dir_all(&mail_cfg.vmail_dir).unwrap();
         nix::unistd::chown(&mail_cfg.vmail_dir, Some(vmail.uid), Some(vmail.gid)).unwrap();
-        let (cert, key) = make_cert(d);
+        let (cert, key, cert_der) = make_cert(d);
         let setup = Setup {
             hostname: "mail.school.test".into(),
             domain: DOMAIN.into(),
@@ -198,6 +201,7 @@ impl School {
             vmail_dir: mail_cfg.vmail_dir.clone(),
             vmail_user: "vmail".into(),
             vmail_uid: vmail.uid.as_raw(),
+            login_processes: 2,
             mail: mail_cfg.clone(),
         };
         conf::write(&conf::render(&setup), d).unwrap();
@@ -265,6 +269,7 @@ impl School {
             store,
             setup,
             mail,
+            cert_der,
             rt,
             guard: Some(guard),
             _servers: [postfix, dovecot],
@@ -479,7 +484,7 @@ pub fn hashed(password: &str) -> Hashed {
     }
 }
 
-fn make_cert(dir: &Path) -> (PathBuf, PathBuf) {
+fn make_cert(dir: &Path) -> (PathBuf, PathBuf, Vec<u8>) {
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = rcgen::CertificateParams::new(vec!["mail.school.test".to_string()])
         .unwrap()
@@ -488,5 +493,5 @@ fn make_cert(dir: &Path) -> (PathBuf, PathBuf) {
     let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&c, cert.pem()).unwrap();
     std::fs::write(&k, key.serialize_pem()).unwrap();
-    (c, k)
+    (c, k, cert.der().to_vec())
 }
