@@ -74,6 +74,17 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
             }
         })
         .context("cannot start the file service")?;
+    // Mail: schola-mail answers Postfix's and Dovecot's questions on its sockets; the mail
+    // servers themselves are Debian's and need root, so they are off in the demo.
+    let mail_cfg = cfg.clone();
+    std::thread::Builder::new()
+        .name("schola-mail".into())
+        .spawn(move || {
+            if let Err(e) = schola_mail::server::run(&mail_cfg, |_| {}) {
+                eprintln!("scholactl demo: the mail lookups stopped: {e:#}");
+            }
+        })
+        .context("cannot start the mail lookups")?;
     let check_cfg = cfg.clone();
     schola_web::run(cfg, move |started| {
         banner.print(started);
@@ -439,7 +450,10 @@ impl Banner {
                 "  files        {url}files, or WebDAV {url}dav/ (a person's login and password)\n"
             ));
             t.push_str(
-                "  SMB, mail    off in the demo (SMB: apt install samba libnss-extrausers, then schola-files samba-sync as root; mail is not part of Schola yet)\n",
+                "  SMB          off in the demo (apt install samba libnss-extrausers, then schola-files samba-sync as root)\n",
+            );
+            t.push_str(
+                "  mail         schola-mail answers lookups; Postfix and Dovecot are off in the demo (on an appliance: apt install schola-mail)\n",
             );
         }
         t.push('\n');
