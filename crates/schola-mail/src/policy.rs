@@ -5,7 +5,9 @@
 //! 1. a list takes posts only from signed-in teachers, staff and admins, and from its own
 //!    members where the list is named in `[mail] member_posting`;
 //! 2. with `students_internal_only`, students may mail only the school's own domains;
-//! 3. each signed-in sender may address so many recipients per sliding hour (students and
+//! 3. mail from outside (no sign-in) may not claim a sender address of the school's own
+//!    domains: a forged "teacher" address is the first trick of a phishing mail to pupils;
+//! 4. each signed-in sender may address so many recipients per sliding hour (students and
 //!    everyone else have their own limit); past it the recipient is deferred (450), so a
 //!    client sending a legitimate message tries again later.
 //!
@@ -124,6 +126,13 @@ pub fn decide(
         }
     }
     let Some(m) = sender else {
+        let domain = req.sender.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+        if req.sasl_username.is_empty() && book.is_domain(domain) {
+            return format!(
+                "REJECT 5.7.1 Mail from {} must be sent signed in to the school's server (port 587), not from outside",
+                req.sender
+            );
+        }
         return "DUNNO".into();
     };
     if !m.is_staff() && cfg.students_internal_only {
@@ -247,6 +256,29 @@ mod tests {
             decide(&b, &cfg, &rate, 0, &rcpt("anna", "carla@s.test")),
             "DUNNO"
         );
+    }
+
+    #[test]
+    fn mail_from_outside_may_not_claim_a_school_address() {
+        let b = Book::build(&school(), &[]);
+        let cfg = MailConfig::default();
+        let rate = RateLimiter::default();
+        let mut req = rcpt("", "anna@s.test");
+        req.sender = "carla@S.TEST".into();
+        let r = decide(&b, &cfg, &rate, 0, &req);
+        assert!(
+            r.starts_with("REJECT 5.7.1 Mail from carla@S.TEST must be sent signed in"),
+            "{r}"
+        );
+        req.sender = "mutter@example.org".into();
+        assert_eq!(decide(&b, &cfg, &rate, 0, &req), "DUNNO");
+        // bounces (empty sender) still arrive
+        req.sender = String::new();
+        assert_eq!(decide(&b, &cfg, &rate, 0, &req), "DUNNO");
+        // signed in, the sender check is Postfix's (reject_sender_login_mismatch)
+        let mut req = rcpt("carla", "anna@s.test");
+        req.sender = "carla@s.test".into();
+        assert_eq!(decide(&b, &cfg, &rate, 0, &req), "DUNNO");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What teachers and students notice about school mail, against real Postfix and Dovecot.
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use schola_core::directory::Role;
@@ -83,6 +84,92 @@ fn a_student_mails_a_teacher_and_the_teacher_mails_the_class() {
     let out = s.send(None, "mutter@example.org", &[&addr("nobody")], "Hallo", &[]);
     assert!(!out.status.success());
     assert!(text(&out).contains("User unknown"), "{}", text(&out));
+    // nor pose as the school: a forged teacher's address from outside is refused
+    let out = s.send(None, &addr("carla"), &[&addr("anna")], "Noten", &[]);
+    assert!(
+        !out.status.success(),
+        "a forged school sender from outside was accepted"
+    );
+    assert!(
+        text(&out).contains("must be sent signed in to the school's server"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn every_port_a_mail_client_may_be_set_up_with_works() {
+    let s = School::start(|_| {});
+    // 465: TLS from the first byte
+    let out = Command::new("swaks")
+        .args([
+            "--server",
+            &format!("127.0.0.1:{}", s.setup.ports.submissions),
+            "--tlsc",
+        ])
+        .args([
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            &addr("anna"),
+            "--auth-password",
+            PASSWORD,
+        ])
+        .args([
+            "--from",
+            &addr("anna"),
+            "--to",
+            &addr("carla"),
+            "--header",
+            "Subject: Port 465",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    s.wait_for_subject("carla", "Port 465");
+    // 587 refuses to take a password before STARTTLS
+    let out = Command::new("swaks")
+        .args([
+            "--server",
+            &format!("127.0.0.1:{}", s.setup.ports.submission),
+        ])
+        .args([
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "anna",
+            "--auth-password",
+            PASSWORD,
+        ])
+        .args(["--from", &addr("anna"), "--to", &addr("carla")])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "submission took a password without TLS:\n{}",
+        text(&out)
+    );
+    // 143 with STARTTLS, signing in with the address, as Thunderbird's autoconfig suggests
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--insecure",
+            "--ssl-reqd",
+            "--max-time",
+            "20",
+            "--user",
+            &format!("{}:{PASSWORD}", addr("carla")),
+        ])
+        .arg(format!("imap://127.0.0.1:{}/INBOX", s.setup.ports.imap))
+        .args(["--request", "UID SEARCH SUBJECT \"Port 465\""])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("* SEARCH 1"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
