@@ -99,6 +99,40 @@ fn fresh_book(m: &Mail) -> Option<Arc<Book>> {
     (now.journal_seq != before).then_some(now)
 }
 
+/// Acts on the journal entries mail must act on (from its own cursor, `mail`): a purged
+/// person's mailbox `<vmail_dir>/<id>` is moved to `<vmail_dir>/archive/<login>-<time>`, where
+/// the backup keeps it with their archived files. Idempotent: a mailbox already moved (or never
+/// made) is skipped.
+pub fn follow_journal(store: &Store, vmail_dir: &Path) -> schola_core::Result<usize> {
+    store.follow_journal("mail", 200, |e| {
+        if e.kind != "person.purged" {
+            return Ok(());
+        }
+        let (Some(id), Some(login)) = (e.person_id, e.data.get("login").and_then(|l| l.as_str())) else {
+            return Ok(());
+        };
+        // a login is made of these; anything else is not used as a file name
+        if login.is_empty()
+            || login.starts_with('.')
+            || !login.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            log::warn!("a purged person's login {login:?} is not usable as a folder name; their mailbox stays at {id}");
+            return Ok(());
+        }
+        let mailbox = vmail_dir.join(id.to_string());
+        if mailbox.symlink_metadata().is_err() {
+            return Ok(());
+        }
+        let archive = vmail_dir.join("archive");
+        let dest = archive.join(format!("{login}-{}", e.at));
+        match std::fs::create_dir_all(&archive).and_then(|()| std::fs::rename(&mailbox, &dest)) {
+            Ok(()) => log::info!("{login} was purged: their mail is kept in {}", dest.display()),
+            Err(err) => log::error!("cannot archive the mailbox {}: {err}", mailbox.display()),
+        }
+        Ok(())
+    })
+}
+
 fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -228,6 +262,14 @@ pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
         let mut pruned = 0;
         loop {
             tick.tick().await;
+            let m2 = m.clone();
+            let followed =
+                tokio::task::spawn_blocking(move || follow_journal(&m2.store, &m2.cfg.vmail_dir));
+            match followed.await {
+                Ok(Err(e)) => log::warn!("cannot follow the change journal: {e}"),
+                Err(e) => log::warn!("the journal follower stopped: {e}"),
+                Ok(Ok(_)) => {}
+            }
             let m2 = m.clone();
             match tokio::task::spawn_blocking(move || m2.refresh()).await {
                 Ok(Ok(changed)) if !changed.is_empty() => {

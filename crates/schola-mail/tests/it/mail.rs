@@ -508,3 +508,65 @@ fn a_full_mailbox_bounces_and_keeps_what_it_has() {
     let uid = s.search("anna", "SUBJECT \"Aufsatz\"")[0];
     assert!(s.fetch("anna", uid).len() > 900 * 1024);
 }
+
+#[test]
+fn a_purged_persons_mail_is_archived_and_their_address_refused() {
+    let s = School::start(|_| {});
+    let out = s.send(
+        Some(("carla", PASSWORD)),
+        &addr("carla"),
+        &[&addr("ben")],
+        "Abschlussarbeit",
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    s.wait_for_subject("ben", "Abschlussarbeit");
+    let id = s.id("ben");
+    s.store.disable_person(&School::actor(), "ben", 0).unwrap();
+    s.store.purge_person(&School::actor(), "ben", 365).unwrap();
+    let archive = s.setup.vmail_dir.join("archive");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let kept = loop {
+        let found = std::fs::read_dir(&archive)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("ben-"))
+            })
+            .ok()
+            .flatten();
+        if let Some(p) = found {
+            break p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ben's mailbox was not archived 10 s after the purge"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!s.setup.vmail_dir.join(id.to_string()).exists());
+    let files: Vec<_> = std::fs::read_dir(kept.join("Maildir/cur"))
+        .into_iter()
+        .chain(std::fs::read_dir(kept.join("Maildir/new")))
+        .flatten()
+        .flatten()
+        .collect();
+    assert_eq!(files.len(), 1, "the archive holds ben's one message");
+    assert!(
+        std::fs::read_to_string(files[0].path())
+            .unwrap()
+            .contains("Subject: Abschlussarbeit")
+    );
+    let out = s.send(
+        Some(("carla", PASSWORD)),
+        &addr("carla"),
+        &[&addr("ben")],
+        "Noch da?",
+        &[],
+    );
+    assert!(
+        !out.status.success(),
+        "mail to a purged person was accepted"
+    );
+    assert!(text(&out).contains("User unknown"), "{}", text(&out));
+}
