@@ -151,10 +151,10 @@ where
             }
         }
         let mut reply = answer(&book(), &req);
-        if reply.starts_with("NOTFOUND") {
-            if let Some(b) = fresh() {
-                reply = answer(&b, &req);
-            }
+        if reply.starts_with("NOTFOUND")
+            && let Some(b) = fresh()
+        {
+            reply = answer(&b, &req);
         }
         out.clear();
         netstring(&mut out, reply.as_bytes());
