@@ -351,6 +351,18 @@ impl School {
         c.output().unwrap()
     }
 
+    /// Sends a message signed in as `login` from their own address, and asserts it was taken.
+    pub fn send_ok(&self, login: &str, to: &[&str], subject: &str) {
+        let from = format!("{login}@{DOMAIN}");
+        let out = self.send(Some((login, PASSWORD)), &from, to, subject, &[]);
+        assert!(
+            out.status.success(),
+            "{login}'s mail '{subject}' to {to:?} was refused:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Runs curl against the IMAPS port as `login` with `password`; `url_path` follows the port.
     pub fn imap(&self, login: &str, password: &str, url_path: &str, extra: &[&str]) -> Output {
         Command::new("curl")
