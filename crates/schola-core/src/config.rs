@@ -604,6 +604,36 @@ impl Config {
         if self.files.trash_days == 0 {
             return Err("files.trash_days must be at least 1".into());
         }
+        let m = &mut self.mail;
+        m.socketmap_socket = m.socketmap_socket.as_deref().map(abs);
+        m.policy_socket = m.policy_socket.as_deref().map(abs);
+        m.auth_socket = m.auth_socket.as_deref().map(abs);
+        m.dovecot_config = abs(&m.dovecot_config);
+        m.vmail_dir = abs(&m.vmail_dir);
+        for d in &mut m.extra_domains {
+            *d = d.trim().to_ascii_lowercase();
+            let label_ok = |l: &str| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            };
+            if d.len() > 253 || !d.contains('.') || !d.split('.').all(label_ok) {
+                return Err(format!(
+                    "mail.extra_domains: '{d}' is not a domain name (like schule.example)"
+                ));
+            }
+        }
+        if m.vmail_user.trim().is_empty() || m.vmail_user == "root" {
+            return Err(
+                "mail.vmail_user must name an unprivileged system user (the default is vmail)"
+                    .into(),
+            );
+        }
+        if m.student_quota_mb == 0 || m.staff_quota_mb == 0 {
+            return Err("mail.student_quota_mb and mail.staff_quota_mb must be at least 1".into());
+        }
         if let Some(l) = &mut self.import.ldap {
             l.ca_file = l.ca_file.as_deref().map(abs);
             l.bind_password_file = l.bind_password_file.as_deref().map(abs);
@@ -816,6 +846,32 @@ mod tests {
     fn bad_address_is_reported() {
         let e = err("[web]\nlisten = [\"localhost\"]\n");
         assert!(e.contains(":2:") && e.contains("web.listen"), "{e}");
+    }
+
+    #[test]
+    fn mail_settings_are_checked() {
+        let at = |text: &str| Config::from_str_at(Path::new("/etc/schola/schola.toml"), text);
+        let c = at("[mail]\nextra_domains = [\" Alt.Schule.Example \"]\n").unwrap();
+        assert_eq!(c.mail.extra_domains, vec!["alt.schule.example"]);
+        assert_eq!(
+            c.mail_socketmap_socket(),
+            Path::new("/run/schola-mail/socketmap.sock")
+        );
+        let e = err("[mail]\nextra_domains = [\"schule example\"]\n");
+        assert!(
+            e.contains("mail.extra_domains: 'schule example' is not a domain name"),
+            "{e}"
+        );
+        let e = err("[mail]\nvmail_user = \"root\"\n");
+        assert!(
+            e.contains("mail.vmail_user must name an unprivileged system user"),
+            "{e}"
+        );
+        let e = err("[mail]\nstudent_recipients_per_hour = \"fifty\"\n");
+        assert!(
+            e.contains(":2:") && e.contains("mail.student_recipients_per_hour"),
+            "{e}"
+        );
     }
 
     #[test]
