@@ -725,6 +725,13 @@ impl Config {
         }
     }
 
+    /// The secret schola-web's webmail signs in to Dovecot with as the master user (for any
+    /// active person, so the portal never keeps anyone's password): `<state_dir>/mail-webmail.secret`,
+    /// made by schola-mail on its first start, readable by the `schola` user only.
+    pub fn mail_webmail_secret(&self) -> PathBuf {
+        self.paths.state_dir.join("mail-webmail.secret")
+    }
+
     /// See [`Mail::auth_socket`].
     pub fn mail_auth_socket(&self) -> PathBuf {
         match &self.mail.auth_socket {

@@ -9,6 +9,11 @@
 //!   changes, so a renamed person keeps their mail) and quota. Disabled people are found here,
 //!   so mail to them is still delivered until they are purged.
 //!
+//! - `shared/master/<name>`: the webmail's master user ([`MASTER_USER`]): the SHA-256 of its
+//!   secret. Dovecot asks this first for a login `<person>*schola-webmail`, then looks the
+//!   person up in `passdb/` without their password — so a disabled person cannot be reached
+//!   through the webmail either. The secret is 256 random bits, so a fast hash is enough.
+//!
 //! `<user>` is what the person typed (their login or any of their addresses) or, for delivery,
 //! the recipient address; the answer's `user` makes Dovecot use the login from then on.
 
@@ -21,9 +26,69 @@ use crate::book::Book;
 
 const MAX_LINE: u64 = 4096;
 
+/// The master user schola-web's webmail signs in as (`<login>*schola-webmail`).
+pub const MASTER_USER: &str = "schola-webmail";
+
+/// The webmail's secret, as Dovecot's `{SHA256.HEX}` scheme stores it.
+#[derive(Clone)]
+pub struct MasterSecret {
+    sha256_hex: String,
+}
+
+impl MasterSecret {
+    pub fn new(secret: &str) -> MasterSecret {
+        use sha2::Digest as _;
+        MasterSecret {
+            sha256_hex: hex::encode(sha2::Sha256::digest(secret.trim().as_bytes())),
+        }
+    }
+
+    /// Reads the secret from `path`, making it first (0600, 256 random bits) when missing.
+    pub fn load_or_create(path: &Path) -> std::io::Result<MasterSecret> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        match std::fs::read_to_string(path) {
+            Ok(s) => return Ok(MasterSecret::new(&s)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            Err(_) => {}
+        }
+        let secret = hex::encode(rand::random::<[u8; 32]>());
+        let tmp = path.with_extension("new");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(secret.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(MasterSecret::new(&secret))
+    }
+}
+
+impl std::fmt::Debug for MasterSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterSecret(<hidden>)")
+    }
+}
+
 /// The answer to one lookup (a JSON object), or `None` for "not found".
-pub fn lookup(book: &Book, cfg: &MailConfig, vmail_dir: &Path, key: &str) -> Option<String> {
+pub fn lookup(
+    book: &Book,
+    cfg: &MailConfig,
+    vmail_dir: &Path,
+    master: Option<&MasterSecret>,
+    key: &str,
+) -> Option<String> {
     let key = key.strip_prefix("shared/").unwrap_or(key);
+    if let Some(name) = key.strip_prefix("master/") {
+        let m = master.filter(|_| name == MASTER_USER)?;
+        return Some(format!(
+            "{{\"password\":\"{{SHA256.HEX}}{}\"}}",
+            m.sha256_hex
+        ));
+    }
     if let Some(user) = key.strip_prefix("passdb/") {
         let m = book.account(user)?;
         let hash = m.password_hash.as_deref().filter(|_| m.active)?;
@@ -94,6 +159,7 @@ pub async fn serve<S>(
     fresh: impl Fn() -> Option<std::sync::Arc<Book>>,
     cfg: &MailConfig,
     vmail_dir: &Path,
+    master: Option<&MasterSecret>,
 ) -> std::io::Result<()>
 where
     S: tokio::io::AsyncRead + AsyncWrite + Unpin,
@@ -117,8 +183,8 @@ where
             Some(b'L') => {
                 let key = tab_unescape(l[1..].split('\t').next().unwrap_or(""));
                 // someone just created signs in: ask the directory as it is now
-                let found = lookup(&book(), cfg, vmail_dir, &key)
-                    .or_else(|| fresh().and_then(|b| lookup(&b, cfg, vmail_dir, &key)));
+                let found = lookup(&book(), cfg, vmail_dir, master, &key)
+                    .or_else(|| fresh().and_then(|b| lookup(&b, cfg, vmail_dir, master, &key)));
                 Some(match found {
                     Some(v) => format!("O{v}\n"),
                     None => "N\n".to_string(),
@@ -149,24 +215,28 @@ mod tests {
         let b = Book::build(&school(), &[]);
         let cfg = MailConfig::default();
         let v = Path::new("/var/vmail");
-        let anna = lookup(&b, &cfg, v, "shared/passdb/anna").unwrap();
+        let anna = lookup(&b, &cfg, v, None, "shared/passdb/anna").unwrap();
         assert_eq!(
             anna,
             r#"{"user":"anna","password":"{ARGON2ID}$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$anna"}"#
         );
         // an address works as the user name, and the answer names the login
         assert!(
-            lookup(&b, &cfg, v, "shared/passdb/BEN.BERG@s.test")
+            lookup(&b, &cfg, v, None, "shared/passdb/BEN.BERG@s.test")
                 .unwrap()
                 .starts_with(r#"{"user":"ben""#)
         );
-        assert_eq!(lookup(&b, &cfg, v, "shared/passdb/dora"), None, "disabled");
         assert_eq!(
-            lookup(&b, &cfg, v, "shared/passdb/5a@s.test"),
+            lookup(&b, &cfg, v, None, "shared/passdb/dora"),
+            None,
+            "disabled"
+        );
+        assert_eq!(
+            lookup(&b, &cfg, v, None, "shared/passdb/5a@s.test"),
             None,
             "a list"
         );
-        assert_eq!(lookup(&b, &cfg, v, "shared/passdb/nobody"), None);
+        assert_eq!(lookup(&b, &cfg, v, None, "shared/passdb/nobody"), None);
     }
 
     #[test]
@@ -175,19 +245,38 @@ mod tests {
         let cfg = MailConfig::default();
         let v = Path::new("/var/vmail");
         assert_eq!(
-            lookup(&b, &cfg, v, "shared/userdb/ben.old@s.test").unwrap(),
+            lookup(&b, &cfg, v, None, "shared/userdb/ben.old@s.test").unwrap(),
             r#"{"user":"ben","home":"/var/vmail/2","quota_rule":"*:storage=512M"}"#
         );
         assert!(
-            lookup(&b, &cfg, v, "shared/userdb/carla")
+            lookup(&b, &cfg, v, None, "shared/userdb/carla")
                 .unwrap()
                 .ends_with(r#""*:storage=4096M"}"#)
         );
         assert!(
-            lookup(&b, &cfg, v, "shared/userdb/dora").is_some(),
+            lookup(&b, &cfg, v, None, "shared/userdb/dora").is_some(),
             "mail still reaches the disabled"
         );
-        assert_eq!(lookup(&b, &cfg, v, "shared/other/anna"), None);
+        assert_eq!(lookup(&b, &cfg, v, None, "shared/other/anna"), None);
+    }
+
+    #[test]
+    fn the_master_user_is_known_only_with_a_secret() {
+        let b = Book::build(&school(), &[]);
+        let cfg = MailConfig::default();
+        let v = Path::new("/var/vmail");
+        let m = MasterSecret::new("geheim\n");
+        assert_eq!(
+            lookup(&b, &cfg, v, Some(&m), "shared/master/schola-webmail").unwrap(),
+            // sha256("geheim"): the file's line end is not part of the secret
+            r#"{"password":"{SHA256.HEX}addb0f5e7826c857d7376d1bd9bc33c0c544790a2eac96144a8af22b1298c940"}"#
+        );
+        assert_eq!(lookup(&b, &cfg, v, Some(&m), "shared/master/anna"), None);
+        assert_eq!(
+            lookup(&b, &cfg, v, None, "shared/master/schola-webmail"),
+            None
+        );
+        assert_eq!(format!("{m:?}"), "MasterSecret(<hidden>)");
     }
 
     #[tokio::test]
@@ -198,7 +287,15 @@ mod tests {
             let b = b.clone();
             async move {
                 let cfg = MailConfig::default();
-                serve(server, move || b.clone(), || None, &cfg, Path::new("/v")).await
+                serve(
+                    server,
+                    move || b.clone(),
+                    || None,
+                    &cfg,
+                    Path::new("/v"),
+                    None,
+                )
+                .await
             }
         });
         let (mut cr, mut cw) = tokio::io::split(client);

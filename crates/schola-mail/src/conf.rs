@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use schola_core::config::Mail as MailConfig;
 
+use crate::auth::MASTER_USER;
+
 /// Where the services listen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listen {
@@ -118,6 +120,11 @@ pub fn render(s: &Setup) -> Vec<File> {
         File {
             name: "dovecot/schola-auth.conf.ext",
             text: dovecot_auth(s),
+            executable: false,
+        },
+        File {
+            name: "dovecot/schola-master.conf.ext",
+            text: dovecot_master(s),
             executable: false,
         },
         File {
@@ -343,6 +350,20 @@ fn dovecot_conf(s: &Setup) -> String {
     let _ = writeln!(o, "auth_cache_negative_ttl = 0");
     let _ = writeln!(
         o,
+        "# the portal's webmail signs in as <login>*{MASTER_USER}: its secret first, then the person"
+    );
+    let _ = writeln!(
+        o,
+        "# must be found (active) by the next passdb, which then checks no password"
+    );
+    let _ = writeln!(o, "auth_master_user_separator = *");
+    let _ = writeln!(
+        o,
+        "passdb {{\n  driver = dict\n  args = {}/schola-master.conf.ext\n  master = yes\n  result_success = continue\n}}",
+        p(&s.dovecot_dir)
+    );
+    let _ = writeln!(
+        o,
         "passdb {{\n  driver = dict\n  args = {}/schola-auth.conf.ext\n}}",
         p(&s.dovecot_dir)
     );
@@ -431,6 +452,13 @@ fn dovecot_conf(s: &Setup) -> String {
 fn dovecot_auth(s: &Setup) -> String {
     format!(
         "# {HEADER}\n# Accounts from schola-mail over Dovecot's dict protocol.\nuri = proxy:{}:schola\ndefault_pass_scheme = ARGON2ID\niterate_disable = yes\nkey passdb {{\n  key = passdb/%u\n  format = json\n}}\nkey userdb {{\n  key = userdb/%u\n  format = json\n}}\npassdb_objects = passdb\nuserdb_objects = userdb\n",
+        p(&s.auth_socket)
+    )
+}
+
+fn dovecot_master(s: &Setup) -> String {
+    format!(
+        "# {HEADER}\n# The webmail's master user, from schola-mail over Dovecot's dict protocol.\nuri = proxy:{}:schola\niterate_disable = yes\nkey master {{\n  key = master/%u\n  format = json\n}}\npassdb_objects = master\n",
         p(&s.auth_socket)
     )
 }

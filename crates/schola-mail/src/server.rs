@@ -30,6 +30,8 @@ pub struct Mail {
     pub cfg: MailConfig,
     pub rate: RateLimiter,
     pub store: Store,
+    /// The webmail's master secret (see [`crate::auth::MASTER_USER`]); `None`: no webmail.
+    pub master: Option<crate::auth::MasterSecret>,
     /// Account lookups Dovecot made (each sign-in its auth cache could not answer, and each
     /// delivery's userdb lookup); `scripts/bench mail` reads it.
     pub account_lookups: std::sync::atomic::AtomicU64,
@@ -48,6 +50,7 @@ impl Mail {
             rate: RateLimiter::default(),
             store,
             account_lookups: Default::default(),
+            master: None,
         })
     }
 
@@ -179,7 +182,17 @@ pub fn run(cfg: &Config, ready: impl FnOnce(&Sockets)) -> anyhow::Result<()> {
     rt.block_on(async {
         let store = Store::open_current(&cfg.database_path(), Arc::new(schola_core::SystemClock))
             .context("cannot open the database")?;
-        let mail = Arc::new(Mail::new(store, cfg.mail.clone())?);
+        let mut mail = Mail::new(store, cfg.mail.clone())?;
+        let secret = cfg.mail_webmail_secret();
+        mail.master = Some(
+            crate::auth::MasterSecret::load_or_create(&secret).with_context(|| {
+                format!(
+                    "cannot read or make the webmail's secret {}",
+                    secret.display()
+                )
+            })?,
+        );
+        let mail = Arc::new(mail);
         let sockets = Sockets::from_config(cfg);
         let stop = serve(mail, &sockets)?;
         ready(&sockets);
@@ -247,6 +260,7 @@ pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
                     || fresh_book(&m),
                     &m.cfg,
                     &m.cfg.vmail_dir,
+                    m.master.as_ref(),
                 )
                 .await
                 {

@@ -21,6 +21,7 @@ use schola_core::directory::{GroupKind, MemberRole, NewGroup, NewPerson, Role};
 use schola_core::login::LoginScheme;
 use schola_core::password::{Hashed, hash_password, nt_hash};
 use schola_core::{Store, SystemClock};
+use schola_mail::auth::MasterSecret;
 use schola_mail::conf::{self, Listen, Ports, Setup};
 use schola_mail::server::{self, Mail, Sockets};
 
@@ -227,7 +228,9 @@ impl School {
             .build()
             .unwrap();
         let store2 = Store::open_current(&d.join("schola.db"), Arc::new(SystemClock)).unwrap();
-        let mail = Arc::new(Mail::new(store2, mail_cfg).unwrap());
+        let mut mail = Mail::new(store2, mail_cfg).unwrap();
+        mail.master = Some(MasterSecret::load_or_create(&d.join("webmail.secret")).unwrap());
+        let mail = Arc::new(mail);
         let sockets = Sockets {
             socketmap: setup.socketmap_socket.clone(),
             policy: setup.policy_socket.clone(),

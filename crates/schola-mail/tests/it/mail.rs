@@ -488,3 +488,49 @@ fn a_purged_persons_mail_is_archived_and_their_address_refused() {
     );
     assert!(text(&out).contains("User unknown"), "{}", text(&out));
 }
+
+#[test]
+fn the_webmail_signs_in_for_active_people_with_its_secret_only() {
+    let s = School::start(|_| {});
+    let secret = std::fs::read_to_string(s.path().join("webmail.secret")).unwrap();
+    s.send_ok("carla", &[&addr("anna")], "Elternabend");
+    s.wait_for_subject("anna", "Elternabend");
+    // the portal reads anna's mail without her password
+    let out = s.imap(
+        "anna*schola-webmail",
+        &secret,
+        "INBOX",
+        &["--request", "UID SEARCH SUBJECT Elternabend"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("* SEARCH 1"),
+        "{}",
+        text(&out)
+    );
+    // not with a wrong secret, nor as the master user itself, nor for someone disabled
+    assert!(
+        !s.imap("anna*schola-webmail", "falsch", "INBOX", &[])
+            .status
+            .success()
+    );
+    assert!(
+        !s.imap("schola-webmail", &secret, "INBOX", &[])
+            .status
+            .success()
+    );
+    assert!(
+        !s.imap("anna*carla", PASSWORD, "INBOX", &[])
+            .status
+            .success(),
+        "a person is no master user"
+    );
+    s.store.disable_person(&School::actor(), "ben", 30).unwrap();
+    s.wait_for_book();
+    assert!(
+        !s.imap("ben*schola-webmail", &secret, "INBOX", &[])
+            .status
+            .success(),
+        "the webmail reached a disabled person"
+    );
+}
