@@ -82,6 +82,8 @@ pub struct Setup {
     pub vmail_user: String,
     /// The uid of `vmail_user` (Dovecot accepts mailbox owners only in its valid uid range).
     pub vmail_uid: u32,
+    /// The user schola-mail runs as (it asks Dovecot to drop cached sign-ins).
+    pub schola_user: String,
     /// Dovecot login processes kept ready (one per core).
     pub login_processes: usize,
     pub mail: MailConfig,
@@ -442,9 +444,10 @@ fn dovecot_conf(s: &Setup) -> String {
     );
     let _ = writeln!(
         o,
-        "service auth {{\n  unix_listener {} {{\n    mode = 0660\n    user = postfix\n    group = postfix\n  }}\n  unix_listener auth-userdb {{\n    mode = 0600\n    user = {}\n  }}\n}}",
+        "service auth {{\n  unix_listener {} {{\n    mode = 0660\n    user = postfix\n    group = postfix\n  }}\n  unix_listener auth-userdb {{\n    mode = 0600\n    user = {}\n  }}\n  # doveadm, as schola-mail's user, drops cached sign-ins of people disabled or with a new password\n  unix_listener auth-master {{\n    mode = 0600\n    user = {}\n  }}\n}}",
         dovecot_socket(s, &s.sasl_socket),
-        s.vmail_user
+        s.vmail_user,
+        s.schola_user
     );
     o
 }

@@ -158,6 +158,7 @@ fn render_config(
         vmail_dir: m.vmail_dir.clone(),
         vmail_user: m.vmail_user.clone(),
         vmail_uid,
+        schola_user: "schola".into(),
         login_processes: Config::cores(),
         mail: m.clone(),
     };

@@ -212,8 +212,12 @@ pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
     let m = mail.clone();
     tasks.push(tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = sm.accept().await else {
-                continue;
+            let stream = match sm.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    accept_failed(&e).await;
+                    continue;
+                }
             };
             let m = m.clone();
             tokio::spawn(async move {
@@ -228,8 +232,12 @@ pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
     let m = mail.clone();
     tasks.push(tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = pol.accept().await else {
-                continue;
+            let stream = match pol.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    accept_failed(&e).await;
+                    continue;
+                }
             };
             let m = m.clone();
             tokio::spawn(async move {
@@ -245,8 +253,12 @@ pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
     let m = mail.clone();
     tasks.push(tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = auth.accept().await else {
-                continue;
+            let stream = match auth.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    accept_failed(&e).await;
+                    continue;
+                }
             };
             let m = m.clone();
             tokio::spawn(async move {
@@ -300,6 +312,13 @@ pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
         }
     }));
     Ok(Guard(tasks))
+}
+
+/// After a failed accept (out of file descriptors, most likely): say so and wait a moment
+/// instead of spinning.
+async fn accept_failed(e: &std::io::Error) {
+    log::error!("cannot accept a connection: {e}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
 /// Stops the server's tasks when dropped.

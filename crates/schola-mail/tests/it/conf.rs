@@ -34,6 +34,7 @@ fn appliance() -> Setup {
         vmail_dir: "/var/vmail".into(),
         vmail_user: "vmail".into(),
         vmail_uid: 110,
+        schola_user: "schola".into(),
         login_processes: 2,
         mail: MailConfig::default(),
     }

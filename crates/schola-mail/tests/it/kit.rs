@@ -202,6 +202,7 @@ impl School {
             vmail_dir: mail_cfg.vmail_dir.clone(),
             vmail_user: "vmail".into(),
             vmail_uid: vmail.uid.as_raw(),
+            schola_user: "root".into(),
             login_processes: 2,
             mail: mail_cfg.clone(),
         };
