@@ -58,6 +58,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct MailServers {
     /// The school's mail domain, lower case.
     pub domain: String,
+    /// Further domains mail is accepted for (`[mail] extra_domains`), lower case.
+    pub other_domains: Vec<String>,
     pub school_name: String,
     /// The host name (or IP address) clients connect to for IMAP and SMTP.
     pub host: String,
@@ -129,6 +131,7 @@ async fn servers(
     }
     Ok(Ok(MailServers {
         domain: school.mail_domain.to_ascii_lowercase(),
+        other_domains: state.cfg.mail.extra_domains.clone(),
         school_name: school.name,
         host,
     }))
@@ -186,6 +189,9 @@ pub fn client_config(s: &MailServers) -> String {
     x.open("clientConfig", &[("version", "1.1")]);
     x.open("emailProvider", &[("id", &s.domain)]);
     x.leaf("domain", &s.domain);
+    for d in &s.other_domains {
+        x.leaf("domain", d);
+    }
     x.leaf("displayName", &s.school_name);
     x.leaf("displayShortName", &s.school_name);
     for (kind, port, socket) in [
@@ -277,7 +283,15 @@ async fn autodiscover(
         }
     };
     let answer = match std::str::from_utf8(&body) {
-        Ok(text) => requested_address(text).and_then(|a| school_address(&a, &servers.domain)),
+        Ok(text) => requested_address(text).and_then(|a| {
+            school_address(&a, &servers.domain).or_else(|e| {
+                servers
+                    .other_domains
+                    .iter()
+                    .find_map(|d| school_address(&a, d).ok())
+                    .ok_or(e)
+            })
+        }),
         Err(_) => Err(AutodiscoverError::Invalid),
     };
     Ok(match answer {
@@ -515,6 +529,7 @@ mod tests {
 
     fn servers() -> MailServers {
         MailServers {
+            other_domains: vec!["alt.schule.example".into()],
             domain: "see.schule.example".into(),
             school_name: "Schule \"Am See\" <Nord> & Süd's".into(),
             host: "mail.see.schule.example".into(),
@@ -580,6 +595,13 @@ mod tests {
             .find(|n| n.has_tag_name("displayName"))
             .and_then(|n| n.text());
         assert_eq!(name, Some(s.school_name.as_str()));
+        // every domain the school's mail server takes is offered
+        let domains: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("domain"))
+            .filter_map(|n| n.text())
+            .collect();
+        assert_eq!(domains, vec![s.domain.as_str(), "alt.schule.example"]);
         let ad = autodiscover_settings(&s, "anke.lehmann@see.schule.example");
         roxmltree::Document::parse(&ad).unwrap();
         for e in [
