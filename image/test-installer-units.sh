@@ -301,6 +301,44 @@ for want in '[Match]' 'Name=en* eth*' '[Network]' 'Address=10.1.2.3/16' 'Gateway
 done
 ok "hosts (127.0.1.1 replaced) and 40-schola-static.network"
 
+# configure_target as a whole, with chroot and the UUID lookup stubbed. scripts/test-image boots
+# the disk image scripts/build-image installed with the default answers (root locked), so the
+# answer file's root_password and hostname are checked here, down to the command run in the
+# target.
+configure() { # ROOT_PASSWORD: configure_target on a fresh target tree; chroot calls in $tmp/chroot
+    rm -rf "$tmp/cfg" && mkdir -p "$tmp/cfg/etc/systemd/system/multi-user.target.wants" "$tmp/cfg/var/lib/dbus"
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\tschola\n' >"$tmp/cfg/etc/hosts"
+    echo 0123456789abcdef0123456789abcdef >"$tmp/cfg/etc/machine-id"
+    echo 0123456789abcdef0123456789abcdef >"$tmp/cfg/var/lib/dbus/machine-id"
+    touch "$tmp/cfg/etc/systemd/system/multi-user.target.wants/schola-installer.service"
+    : >"$tmp/chroot" && : >"$LOG"
+    local rc
+    set +e # not `( ... ) || fail`: bash would ignore set -e inside
+    (
+        set -e
+        uuid_of() { echo "uuid-of-$1"; }
+        chroot() { printf 'args: %s\nstdin: %s\n' "$*" "$(cat)" >>"$tmp/chroot"; }
+        TARGET=$tmp/cfg PART_ROOT=/dev/vda3 PART_ESP=/dev/vda2 PART_DATA=/dev/vda4
+        CFG_HOSTNAME=school-1 CFG_NETWORK=dhcp CFG_ROOT_PASSWORD=$1
+        configure_target >/dev/null
+    ) </dev/null
+    rc=$?
+    set -e
+    ((rc == 0)) || fail "configure_target failed with status $rc"
+}
+configure 'Geheim 1 $x'
+expect_eq "chpasswd in the target" "$(<"$tmp/chroot")" "$(printf 'args: %s\nstdin: %s' "$tmp/cfg chpasswd" 'root:Geheim 1 $x')"
+! grep -q Geheim "$LOG" || fail "the root password is in the installer's log"
+expect_eq "/etc/hostname" "$(<"$tmp/cfg/etc/hostname")" school-1
+grep -qx $'127.0.1.1\tschool-1' "$tmp/cfg/etc/hosts" || fail "/etc/hosts does not name school-1"
+grep -q '^UUID=uuid-of-/dev/vda3 ' "$tmp/cfg/etc/fstab" || fail "no fstab written"
+[[ ! -s "$tmp/cfg/etc/machine-id" && ! -e "$tmp/cfg/var/lib/dbus/machine-id" ]] || fail "the machine id was not emptied"
+[[ ! -e "$tmp/cfg/etc/systemd/system/multi-user.target.wants/schola-installer.service" ]] ||
+    fail "the installed system would run the installer"
+configure ""
+expect_eq "without a root password" "$(<"$tmp/chroot")" "$(printf 'args: %s\nstdin: ' "$tmp/cfg passwd -l root")"
+ok "configure_target: root_password by chpasswd in the target on stdin (not in the log), root locked without one; host name, fstab, empty machine id, no installer unit"
+
 # --- run(): failures name the step, the program and its last words -------------------------------
 
 FAIL_FILE=$tmp/failure
