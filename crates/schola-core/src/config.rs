@@ -290,7 +290,9 @@ pub struct Mail {
     /// `<state_dir>/mail-auth.sock` with `profile = "dev"`.
     pub auth_socket: Option<PathBuf>,
     /// The Dovecot configuration `doveadm` is pointed at to drop a cached sign-in when a
-    /// person is disabled or changes their password.
+    /// person is disabled or changes their password. Default:
+    /// `/etc/dovecot/schola/dovecot.conf`, where `schola-mail render-config` puts it on the
+    /// appliance (dovecot-core's own `/etc/dovecot/dovecot.conf` is left alone).
     pub dovecot_config: PathBuf,
     /// Mail domains besides the school's own (the one set in the first-run setup).
     pub extra_domains: Vec<String>,
@@ -320,7 +322,7 @@ impl Default for Mail {
             socketmap_socket: None,
             policy_socket: None,
             auth_socket: None,
-            dovecot_config: "/etc/dovecot/dovecot.conf".into(),
+            dovecot_config: "/etc/dovecot/schola/dovecot.conf".into(),
             extra_domains: Vec::new(),
             vmail_dir: "/var/vmail".into(),
             vmail_user: "vmail".into(),

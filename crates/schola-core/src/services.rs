@@ -59,7 +59,7 @@ pub const KNOWN: &[Known] = &[
         package: "schola-mail",
         kind: Kind::Schola,
         comes_with: "schola-mail",
-        released: false,
+        released: true,
     },
     Known {
         name: "schola-dirsync",
@@ -75,7 +75,7 @@ pub const KNOWN: &[Known] = &[
         package: "postfix",
         kind: Kind::System,
         comes_with: "schola-mail",
-        released: false,
+        released: true,
     },
     Known {
         name: "dovecot",
@@ -83,7 +83,7 @@ pub const KNOWN: &[Known] = &[
         package: "dovecot-core",
         kind: Kind::System,
         comes_with: "schola-mail",
-        released: false,
+        released: true,
     },
     Known {
         name: "samba",
@@ -399,7 +399,7 @@ mod tests {
         assert_eq!(files.health, Health::Off);
         assert_eq!(files.turn_on.as_deref(), Some("apt install schola-files"));
         assert!(files.known.released);
-        assert!(!at("schola-mail").known.released);
+        assert!(at("schola-mail").known.released);
         assert_eq!(
             at("postfix").turn_on.as_deref(),
             Some("systemctl restart postfix.service")

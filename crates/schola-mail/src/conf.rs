@@ -444,7 +444,7 @@ fn dovecot_conf(s: &Setup) -> String {
     );
     let _ = writeln!(
         o,
-        "service auth {{\n  unix_listener {} {{\n    mode = 0660\n    user = postfix\n    group = postfix\n  }}\n  unix_listener auth-userdb {{\n    mode = 0600\n    user = {}\n  }}\n  # doveadm, as schola-mail's user, drops cached sign-ins of people disabled or with a new password\n  unix_listener auth-master {{\n    mode = 0600\n    user = {}\n  }}\n}}",
+        "# the auth process asks schola-mail for accounts: its socket directory is group postfix\n# (Postfix's daemons keep no other group), so the auth process joins that group\nservice auth {{\n  extra_groups = postfix\n  unix_listener {} {{\n    mode = 0660\n    user = postfix\n    group = postfix\n  }}\n  unix_listener auth-userdb {{\n    mode = 0600\n    user = {}\n  }}\n  # doveadm, as schola-mail's user, drops cached sign-ins of people disabled or with a new password\n  unix_listener auth-master {{\n    mode = 0600\n    user = {}\n  }}\n}}",
         dovecot_socket(s, &s.sasl_socket),
         s.vmail_user,
         s.schola_user
@@ -495,13 +495,22 @@ EOT
     )
 }
 
-/// Writes the files under `out` (each whole: a temporary file renamed over the old one) and
-/// returns their paths.
+/// Writes the files under `out`, each at its `name` (each whole: a temporary file renamed over
+/// the old one), and returns their paths.
 pub fn write(files: &[File], out: &Path) -> std::io::Result<Vec<PathBuf>> {
+    write_placed(files, |f| out.join(f.name))
+}
+
+/// Writes each file whole at the path `place` gives it (the appliance keeps Dovecot's files in
+/// a directory of their own, see `schola-mail render-config`), and returns the paths.
+pub fn write_placed(
+    files: &[File],
+    place: impl Fn(&File) -> PathBuf,
+) -> std::io::Result<Vec<PathBuf>> {
     use std::os::unix::fs::PermissionsExt as _;
     let mut written = Vec::new();
     for f in files {
-        let path = out.join(f.name);
+        let path = place(f);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }

@@ -33,9 +33,10 @@ struct Opts {
 #[derive(clap::Subcommand)]
 enum Command {
     /// Write Postfix's main.cf and master.cf and Dovecot's configuration for this school into
-    /// a directory (postfix/, dovecot/)
+    /// a directory (postfix/ and dovecot/schola/, as under /etc on the appliance). Exits with
+    /// status 75 when the school is not set up yet (no database or no mail domain)
     RenderConfig {
-        /// Where to write them
+        /// Where to write them (the appliance's files are rendered for /etc)
         #[arg(long)]
         out: PathBuf,
         /// The server's host name (default: this machine's)
@@ -77,6 +78,10 @@ fn main() -> ExitCode {
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<NotSetUp>() => {
+            eprintln!("schola-mail: {e}");
+            ExitCode::from(NotSetUp::EXIT)
+        }
         Err(e) => {
             eprintln!("schola-mail: error: {e:#}");
             ExitCode::FAILURE
@@ -98,19 +103,48 @@ fn run(cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The school has no mail domain yet: nothing to render until the first-run setup is done. Not
+/// an error of the installation, so it has an exit status of its own (EX_TEMPFAIL), which the
+/// package's apply-config helper tells apart from a real failure.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the school is not set up yet ({0}): the mail configuration is written after the first-run setup"
+)]
+struct NotSetUp(&'static str);
+
+impl NotSetUp {
+    const EXIT: u8 = 75;
+}
+
+/// Where Dovecot's files live on the appliance. Not /etc/dovecot itself: its dovecot.conf is a
+/// conffile of dovecot-core, which an upgrade of Dovecot would offer to replace (or stop at a
+/// prompt). The package's drop-in for dovecot.service starts Dovecot with `-c` on ours.
+const DOVECOT_DIR: &str = "/etc/dovecot/schola";
+
+/// Where a generated file goes under `--out`: Postfix's in `postfix/`, Dovecot's in
+/// `dovecot/schola/`, so `--out /etc` is the appliance's layout (`DOVECOT_DIR`).
+fn appliance_place(out: &std::path::Path, f: &conf::File) -> PathBuf {
+    match f.name.strip_prefix("dovecot/") {
+        Some(rest) => out.join("dovecot/schola").join(rest),
+        None => out.join(f.name),
+    }
+}
+
 /// The appliance's layout: Debian's paths, every interface, the standard ports.
 fn render_config(
     cfg: &Config,
     out: &std::path::Path,
     hostname: Option<String>,
 ) -> anyhow::Result<()> {
+    if !cfg.database_path().exists() {
+        return Err(NotSetUp("no database yet").into());
+    }
     let store = Store::open_current(&cfg.database_path(), Arc::new(schola_core::SystemClock))
         .context("cannot open the database")?;
     let domain = store.school()?.mail_domain;
-    anyhow::ensure!(
-        !domain.is_empty(),
-        "the school has no mail domain yet: finish the first-run setup first"
-    );
+    if domain.is_empty() {
+        return Err(NotSetUp("no mail domain yet").into());
+    }
     let hostname = match hostname {
         Some(h) => h,
         None => nix::unistd::gethostname()?.to_string_lossy().into_owned(),
@@ -134,7 +168,7 @@ fn render_config(
         postfix_queue_dir: "/var/spool/postfix".into(),
         postfix_data_dir: "/var/lib/postfix".into(),
         postfix_log: None,
-        dovecot_dir: "/etc/dovecot".into(),
+        dovecot_dir: DOVECOT_DIR.into(),
         dovecot_base_dir: "/run/dovecot".into(),
         dovecot_state_dir: None,
         dovecot_log: None,
@@ -162,7 +196,7 @@ fn render_config(
         login_processes: Config::cores(),
         mail: m.clone(),
     };
-    let written = conf::write(&conf::render(&setup), out)?;
+    let written = conf::write_placed(&conf::render(&setup), |f| appliance_place(out, f))?;
     for f in written {
         println!("{}", f.display());
     }

@@ -19,7 +19,7 @@ fn appliance() -> Setup {
         postfix_queue_dir: "/var/spool/postfix".into(),
         postfix_data_dir: "/var/lib/postfix".into(),
         postfix_log: None,
-        dovecot_dir: "/etc/dovecot".into(),
+        dovecot_dir: "/etc/dovecot/schola".into(),
         dovecot_base_dir: "/run/dovecot".into(),
         dovecot_state_dir: None,
         dovecot_log: None,
