@@ -208,79 +208,24 @@ pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
     let sm = bind(&sockets.socketmap)?;
     let pol = bind(&sockets.policy)?;
     let auth = bind(&sockets.auth)?;
-    let mut tasks = Vec::new();
-    let m = mail.clone();
-    tasks.push(tokio::spawn(async move {
-        loop {
-            let stream = match sm.accept().await {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    accept_failed(&e).await;
-                    continue;
-                }
+    let mut tasks = vec![
+        accept_each(sm, mail.clone(), "socketmap", |stream, m| async move {
+            crate::socketmap::serve(stream, || m.book(), || fresh_book(&m)).await
+        }),
+        accept_each(pol, mail.clone(), "policy", |stream, m| async move {
+            let now = || m.store.now();
+            crate::policy::serve(stream, || m.book(), &m.cfg, &m.rate, now).await
+        }),
+        accept_each(auth, mail.clone(), "auth", |stream, m| async move {
+            let book = || {
+                m.account_lookups
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                m.book()
             };
-            let m = m.clone();
-            tokio::spawn(async move {
-                if let Err(e) =
-                    crate::socketmap::serve(stream, || m.book(), || fresh_book(&m)).await
-                {
-                    log::warn!("socketmap: {e}");
-                }
-            });
-        }
-    }));
-    let m = mail.clone();
-    tasks.push(tokio::spawn(async move {
-        loop {
-            let stream = match pol.accept().await {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    accept_failed(&e).await;
-                    continue;
-                }
-            };
-            let m = m.clone();
-            tokio::spawn(async move {
-                let now = || m.store.now();
-                if let Err(e) =
-                    crate::policy::serve(stream, || m.book(), &m.cfg, &m.rate, now).await
-                {
-                    log::warn!("policy: {e}");
-                }
-            });
-        }
-    }));
-    let m = mail.clone();
-    tasks.push(tokio::spawn(async move {
-        loop {
-            let stream = match auth.accept().await {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    accept_failed(&e).await;
-                    continue;
-                }
-            };
-            let m = m.clone();
-            tokio::spawn(async move {
-                if let Err(e) = crate::auth::serve(
-                    stream,
-                    || {
-                        m.account_lookups
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        m.book()
-                    },
-                    || fresh_book(&m),
-                    &m.cfg,
-                    &m.cfg.vmail_dir,
-                    m.master.as_ref(),
-                )
-                .await
-                {
-                    log::warn!("auth: {e}");
-                }
-            });
-        }
-    }));
+            let (cfg, master) = (&m.cfg, m.master.as_ref());
+            crate::auth::serve(stream, book, || fresh_book(&m), cfg, &cfg.vmail_dir, master).await
+        }),
+    ];
     let m = mail;
     tasks.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(FOLLOW_EVERY);
@@ -312,6 +257,38 @@ pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
         }
     }));
     Ok(Guard(tasks))
+}
+
+/// Accepts connections on `listener` for ever, serving each in a task of its own with `serve`;
+/// a connection that ends in an error is logged under `what`.
+fn accept_each<F, Fut, E>(
+    listener: UnixListener,
+    mail: Arc<Mail>,
+    what: &'static str,
+    serve: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(tokio::net::UnixStream, Arc<Mail>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    tokio::spawn(async move {
+        loop {
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    accept_failed(&e).await;
+                    continue;
+                }
+            };
+            let served = serve(stream, mail.clone());
+            tokio::spawn(async move {
+                if let Err(e) = served.await {
+                    log::warn!("{what}: {e}");
+                }
+            });
+        }
+    })
 }
 
 /// After a failed accept (out of file descriptors, most likely): say so and wait a moment
