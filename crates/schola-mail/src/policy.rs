@@ -18,7 +18,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use schola_core::config::Mail as MailConfig;
-use tokio::io::{AsyncBufReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 use crate::book::{Book, Route};
 
@@ -209,8 +209,6 @@ where
         w.flush().await?;
     }
 }
-
-use tokio::io::AsyncReadExt as _;
 
 #[cfg(test)]
 mod tests {
