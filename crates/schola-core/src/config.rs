@@ -314,6 +314,50 @@ pub struct Mail {
     pub student_quota_mb: u64,
     /// Mailbox quota of teachers, staff and admins, in MiB.
     pub staff_quota_mb: u64,
+    /// `[mail.ports]`: where Postfix and Dovecot listen. The portal's webmail reaches Dovecot's
+    /// IMAP and Postfix's submission on 127.0.0.1 at these ports.
+    pub ports: MailPorts,
+}
+
+/// `[mail.ports]`: the TCP ports of the five mail listeners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailPorts {
+    /// Mail from other servers (SMTP).
+    pub smtp: u16,
+    /// Mail from the school's people (submission, STARTTLS, then a password).
+    pub submission: u16,
+    /// Submission with TLS from the first byte.
+    pub submissions: u16,
+    /// IMAP (STARTTLS).
+    pub imap: u16,
+    /// IMAP with TLS from the first byte.
+    pub imaps: u16,
+}
+
+impl Default for MailPorts {
+    fn default() -> Self {
+        MailPorts {
+            smtp: 25,
+            submission: 587,
+            submissions: 465,
+            imap: 143,
+            imaps: 993,
+        }
+    }
+}
+
+impl MailPorts {
+    /// All five, with their names.
+    pub fn named(&self) -> [(&'static str, u16); 5] {
+        [
+            ("smtp", self.smtp),
+            ("submission", self.submission),
+            ("submissions", self.submissions),
+            ("imap", self.imap),
+            ("imaps", self.imaps),
+        ]
+    }
 }
 
 impl Default for Mail {
@@ -332,6 +376,7 @@ impl Default for Mail {
             member_posting: Vec::new(),
             student_quota_mb: 512,
             staff_quota_mb: 4096,
+            ports: MailPorts::default(),
         }
     }
 }
@@ -636,6 +681,19 @@ impl Config {
         if m.student_quota_mb == 0 || m.staff_quota_mb == 0 {
             return Err("mail.student_quota_mb and mail.staff_quota_mb must be at least 1".into());
         }
+        let ports = m.ports.named();
+        for (i, (name, port)) in ports.iter().enumerate() {
+            if *port == 0 {
+                return Err(format!(
+                    "mail.ports.{name} must be a port number from 1 to 65535"
+                ));
+            }
+            if let Some((other, _)) = ports[..i].iter().find(|(_, p)| p == port) {
+                return Err(format!(
+                    "mail.ports.{name} and mail.ports.{other} are both {port}: each listener needs its own port"
+                ));
+            }
+        }
         if let Some(l) = &mut self.import.ldap {
             l.ca_file = l.ca_file.as_deref().map(abs);
             l.bind_password_file = l.bind_password_file.as_deref().map(abs);
@@ -881,6 +939,22 @@ mod tests {
             e.contains(":2:") && e.contains("mail.student_recipients_per_hour"),
             "{e}"
         );
+        let c = at("[mail.ports]\nimap = 10143\nsubmission = 10587\n").unwrap();
+        assert_eq!(
+            (
+                c.mail.ports.imap,
+                c.mail.ports.submission,
+                c.mail.ports.smtp
+            ),
+            (10143, 10587, 25)
+        );
+        let e = err("[mail.ports]\nimaps = 587\n");
+        assert!(
+            e.contains("mail.ports.imaps and mail.ports.submission are both 587"),
+            "{e}"
+        );
+        let e = err("[mail.ports]\nsmpt = 25\n");
+        assert!(e.contains("smpt"), "{e}");
     }
 
     #[test]

@@ -24,27 +24,8 @@ pub enum Listen {
     All,
 }
 
-/// The TCP ports of the five listeners.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ports {
-    pub smtp: u16,
-    pub submission: u16,
-    pub submissions: u16,
-    pub imap: u16,
-    pub imaps: u16,
-}
-
-impl Default for Ports {
-    fn default() -> Self {
-        Ports {
-            smtp: 25,
-            submission: 587,
-            submissions: 465,
-            imap: 143,
-            imaps: 993,
-        }
-    }
-}
+/// The TCP ports of the five listeners (`[mail.ports]`).
+pub use schola_core::config::MailPorts as Ports;
 
 /// Everything the generated files name.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Parser;
 use schola_core::{Config, Store};
-use schola_mail::conf::{self, Listen, Ports, Setup};
+use schola_mail::conf::{self, Listen, Setup};
 
 #[derive(Parser)]
 #[command(
@@ -130,7 +130,7 @@ fn appliance_place(out: &std::path::Path, f: &conf::File) -> PathBuf {
     }
 }
 
-/// The appliance's layout: Debian's paths, every interface, the standard ports.
+/// The appliance's layout: Debian's paths, every interface, the ports of `[mail.ports]`.
 fn render_config(
     cfg: &Config,
     out: &std::path::Path,
@@ -163,7 +163,7 @@ fn render_config(
         hostname,
         domain,
         listen: Listen::All,
-        ports: Ports::default(),
+        ports: m.ports,
         postfix_dir: "/etc/postfix".into(),
         postfix_queue_dir: "/var/spool/postfix".into(),
         postfix_data_dir: "/var/lib/postfix".into(),
