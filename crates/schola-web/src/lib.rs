@@ -23,6 +23,7 @@ pub mod setup;
 pub mod state;
 pub mod tls;
 pub mod updates;
+pub mod webmail;
 
 use std::sync::Arc;
 use std::time::Duration;

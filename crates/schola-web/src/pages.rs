@@ -259,6 +259,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::setup::routes)
         .configure(crate::portal::routes)
         .configure(crate::files::routes)
+        .configure(crate::webmail::routes)
         .configure(crate::updates::routes)
         .configure(crate::admin::routes)
         .default_service(web::to(not_found));

@@ -11,6 +11,7 @@ class-and-groups-title = Deine Klasse und Gruppen
 groups-title = Deine Gruppen
 services-title = Dienste
 tile-mail = E-Mail
+tile-mail-text = Deine Schul-E-Mail: lesen, schreiben, antworten.
 tile-files = Dateien
 tile-off = Noch nicht eingeschaltet.
 tile-profile = Dein Konto

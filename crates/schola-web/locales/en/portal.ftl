@@ -11,6 +11,7 @@ class-and-groups-title = Your class and groups
 groups-title = Your groups
 services-title = Services
 tile-mail = Mail
+tile-mail-text = Your school mail: read, write, reply.
 tile-files = Files
 tile-off = Not switched on yet.
 tile-profile = Your account

@@ -11,6 +11,7 @@ class-and-groups-title = Ta classe et tes groupes
 groups-title = Tes groupes
 services-title = Services
 tile-mail = Courriel
+tile-mail-text = Ton courriel de l'école : lire, écrire, répondre.
 tile-files = Fichiers
 tile-off = Pas encore activé.
 tile-profile = Ton compte

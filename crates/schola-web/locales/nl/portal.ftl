@@ -11,6 +11,7 @@ class-and-groups-title = Je klas en groepen
 groups-title = Je groepen
 services-title = Diensten
 tile-mail = E-mail
+tile-mail-text = Je schoolmail: lezen, schrijven, beantwoorden.
 tile-files = Bestanden
 tile-off = Nog niet ingeschakeld.
 tile-profile = Je account
