@@ -96,6 +96,15 @@ async fn open(
     };
     let school = crate::pages::school(state).await?;
     let layout = Layout::for_session(&school, &s, req);
+    connect(state, s, layout).await
+}
+
+/// Opens the mailbox of the session's own person: the only mailbox any webmail request reaches.
+async fn connect(
+    state: &Data,
+    s: Session,
+    layout: Layout,
+) -> Result<Result<Opened, HttpResponse>, crate::pages::PageError> {
     if s.person.mail.is_none() {
         return Ok(Err(problem(
             layout,
@@ -839,7 +848,10 @@ async fn send_mail(req: HttpRequest, state: Data, payload: web::Payload) -> Page
     };
     let mut imap = match Imap::open(&ep, &s.person.login).await {
         Ok(i) => i,
-        Err(e) => return mail_error(layout, &e),
+        Err(e) => {
+            tracing::warn!(login = %s.person.login, error = %e, "webmail cannot open the mailbox");
+            return mail_error(layout, &e);
+        }
     };
     // a forward carries the original's attachments along
     let fwd_folder = field("fwd_folder");
@@ -906,17 +918,13 @@ struct ActForm {
 
 /// Moving and deleting.
 async fn act(req: HttpRequest, state: Data, form: web::Form<ActForm>) -> PageResult {
-    let Opened {
-        s,
-        layout,
-        mut imap,
-    } = match open(&req, &state).await? {
-        Ok(o) => o,
+    let s = match gate(&req, &state, Need::SignedIn).await? {
+        Ok(s) => s,
         Err(resp) => return Ok(resp),
     };
+    let layout = Layout::for_session(&crate::pages::school(&state).await?, &s, &req);
     let f = form.into_inner();
     if !guard::eq(&f.csrf, &s.csrf) || !guard::same_origin(&req) {
-        imap.close().await;
         return problem(
             layout,
             StatusCode::FORBIDDEN,
@@ -925,6 +933,14 @@ async fn act(req: HttpRequest, state: Data, form: web::Form<ActForm>) -> PageRes
             None,
         );
     }
+    let Opened {
+        s,
+        layout,
+        mut imap,
+    } = match connect(&state, s, layout).await? {
+        Ok(o) => o,
+        Err(resp) => return Ok(resp),
+    };
     let result = async {
         let folders = imap.folders().await?;
         let special = |f: &str| folders.iter().find(|x| x.name == f).map(|x| x.special);

@@ -18,6 +18,7 @@ mod portal;
 mod settings;
 mod slowloris;
 mod upstream;
+mod webmail;
 mod wizard;
 
 use std::net::IpAddr;
