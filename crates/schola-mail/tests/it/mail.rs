@@ -508,6 +508,48 @@ fn the_webmail_signs_in_for_active_people_with_its_secret_only() {
         "{}",
         text(&out)
     );
+    // the portal's way in: plain IMAP on 127.0.0.1 (Dovecot counts a same-host connection as
+    // secured, so ssl = required lets it sign in without TLS)
+    let plain = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "20",
+            "--user",
+            &format!("anna*schola-webmail:{secret}"),
+        ])
+        .arg(format!("imap://127.0.0.1:{}/INBOX", s.setup.ports.imap))
+        .args(["--request", "UID SEARCH SUBJECT Elternabend"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&plain.stdout).contains("* SEARCH 1"),
+        "{}",
+        text(&plain)
+    );
+    // and sends as anna through submission, under anna's sending rules: as herself yes, as
+    // her teacher no
+    let sent = s.send(
+        Some(("anna*schola-webmail", &secret)),
+        &addr("anna"),
+        &[&addr("carla")],
+        "Aus dem Portal",
+        &[],
+    );
+    assert!(sent.status.success(), "{}", text(&sent));
+    s.wait_for_subject("carla", "Aus dem Portal");
+    let spoof = s.send(
+        Some(("anna*schola-webmail", &secret)),
+        &addr("carla"),
+        &[&addr("ben")],
+        "Als Lehrerin",
+        &[],
+    );
+    assert!(
+        !spoof.status.success() && text(&spoof).contains("not owned by user anna"),
+        "{}",
+        text(&spoof)
+    );
     // not with a wrong secret, nor as the master user itself, nor for someone disabled
     assert!(
         !s.imap("anna*schola-webmail", "falsch", "INBOX", &[])
