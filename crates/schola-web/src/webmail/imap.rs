@@ -164,6 +164,20 @@ pub fn quoted(text: &str) -> String {
     q
 }
 
+/// Search words as IMAP sends them: a quoted string when they are ASCII, else a
+/// non-synchronizing literal (RFC 7888 LITERAL+, which Dovecot offers), since 8-bit characters
+/// are not allowed in a quoted string.
+pub fn search_string(text: &str) -> String {
+    if text.is_ascii() {
+        return quoted(text);
+    }
+    let clean: String = text
+        .chars()
+        .map(|c| if matches!(c, '\r' | '\n' | '\0') { ' ' } else { c })
+        .collect();
+    format!("{{{}+}}\r\n{clean}", clean.len())
+}
+
 impl Imap {
     /// Signs in to the person's mailbox.
     pub async fn open(ep: &Endpoint, login: &str) -> Result<Imap, MailError> {
@@ -283,7 +297,7 @@ impl Imap {
     ) -> Result<ListPage, MailError> {
         self.select(folder).await?;
         let criteria = match search {
-            Some(q) => format!("CHARSET UTF-8 TEXT {}", quoted(q)),
+            Some(q) => format!("CHARSET UTF-8 TEXT {}", search_string(q)),
             None => "ALL".into(),
         };
         let uids: HashSet<u32> = step(self.s.uid_search(criteria)).await?;
@@ -398,5 +412,8 @@ mod tests {
     fn search_words_cannot_break_out_of_their_string() {
         assert_eq!(quoted(r#"a "b" \c"#), r#""a \"b\" \\c""#);
         assert_eq!(quoted("x\r\nA1 LOGOUT"), "\"x  A1 LOGOUT\"");
+        assert_eq!(search_string("Lösung"), "{7+}\r\nLösung");
+        assert_eq!(search_string("Ü\r\nA1 LOGOUT"), "{13+}\r\nÜ  A1 LOGOUT");
+        assert_eq!(search_string("plan"), "\"plan\"");
     }
 }
