@@ -304,7 +304,7 @@ impl Imap {
         let mut uids: Vec<u32> = uids.into_iter().collect();
         uids.sort_unstable_by(|a, b| b.cmp(a));
         let total = uids.len();
-        let chosen: Vec<u32> = uids.into_iter().skip(page * per).take(per).collect();
+        let chosen: Vec<u32> = uids.into_iter().skip(page.saturating_mul(per)).take(per).collect();
         if chosen.is_empty() {
             return Ok(ListPage {
                 total,

@@ -253,7 +253,7 @@ async fn list(req: HttpRequest, state: Data, q: web::Query<ListQuery>) -> PageRe
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string);
-    let page = q.page.unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
     let result = async {
         let folders = imap.folders().await?;
         let listed = imap
