@@ -98,8 +98,9 @@ Content-Type: text/html; charset=utf-8
 --b1
 Content-Type: text/plain; charset=utf-8; name="Turnbeutel.txt"
 Content-Disposition: attachment; filename="Turnbeutel.txt"
+Content-Transfer-Encoding: base64
 
-${attachment}
+${Buffer.from(attachment).toString('base64')}
 --b1--
 `);
   const { page, dialogs } = await signInToMail(t, STUDENT_LOGIN, STUDENT_PASSWORD);
@@ -127,7 +128,7 @@ ${attachment}
     page.locator('#mail-attachments a', { hasText: 'Turnbeutel.txt' }).click(),
   ]);
   assert.equal(download.suggestedFilename(), 'Turnbeutel.txt');
-  assert.equal((await readFile(await download.path(), 'utf8')).trim(), attachment.trim());
+  assert.equal(await readFile(await download.path(), 'utf8'), attachment, 'the same bytes');
 
   // the reader allows the pictures: now, and only now, the tracker is asked
   await page.locator('#mail-show-images').click();

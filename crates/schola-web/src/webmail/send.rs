@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
@@ -101,7 +101,11 @@ pub fn build(d: &Draft, domain: &str) -> Result<Message, MailError> {
             let ct = ContentType::parse(mime).unwrap_or_else(|_| {
                 ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN)
             });
-            mp = mp.singlepart(Attachment::new(name.clone()).body(bytes.clone(), ct));
+            // base64 whatever the type: a text file keeps its exact bytes (line ends included),
+            // as the person's own file should
+            let body = Body::new_with_encoding(bytes.clone(), ContentTransferEncoding::Base64)
+                .map_err(|_| MailError::Refused(format!("'{name}' cannot be attached")))?;
+            mp = mp.singlepart(Attachment::new(name.clone()).body(body, ct));
         }
         b.multipart(mp)
     };
@@ -186,6 +190,11 @@ mod tests {
         assert!(raw.contains("@school.example>"), "{raw}");
         assert!(raw.contains("multipart/mixed"), "{raw}");
         let shown = super::super::show::show(raw.as_bytes(), false, &|i| format!("/p/{i}"));
+        // the attachment's bytes come back exactly
+        assert_eq!(
+            super::super::show::attachment(raw.as_bytes(), 0).unwrap().2,
+            b"42\n"
+        );
         assert_eq!(shown.subject, "Re: Übung");
         assert_eq!(shown.attachments[0].name, "Lösung.txt");
         assert!(shown.text.contains("Danke!"), "{}", shown.text);
