@@ -28,7 +28,7 @@ mail-move-to = Verschieben nach
 mail-move = Verschieben
 mail-images-blocked = { $count ->
     [one] Ein Bild aus dem Internet wurde nicht geladen; so sieht der Absender nicht, dass du dies gelesen hast.
-   *[other] { $count } Bilder aus dem Internet wurden nicht geladen; so sieht der Absender nicht, dass du dies gelesen hast.
+   *[other] { $n } Bilder aus dem Internet wurden nicht geladen; so sieht der Absender nicht, dass du dies gelesen hast.
 }
 mail-show-images = Bilder anzeigen
 mail-attachments = Anhänge

@@ -28,7 +28,7 @@ mail-move-to = Move to
 mail-move = Move
 mail-images-blocked = { $count ->
     [one] One picture from the internet was not loaded, so the sender cannot see that you read this.
-   *[other] { $count } pictures from the internet were not loaded, so the sender cannot see that you read this.
+   *[other] { $n } pictures from the internet were not loaded, so the sender cannot see that you read this.
 }
 mail-show-images = Show pictures
 mail-attachments = Attachments

@@ -28,7 +28,7 @@ mail-move-to = Déplacer vers
 mail-move = Déplacer
 mail-images-blocked = { $count ->
     [one] Une image d'internet n'a pas été chargée : l'expéditeur ne peut pas voir que tu as lu ce message.
-   *[other] { $count } images d'internet n'ont pas été chargées : l'expéditeur ne peut pas voir que tu as lu ce message.
+   *[other] { $n } images d'internet n'ont pas été chargées : l'expéditeur ne peut pas voir que tu as lu ce message.
 }
 mail-show-images = Afficher les images
 mail-attachments = Pièces jointes

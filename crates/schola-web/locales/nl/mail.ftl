@@ -28,7 +28,7 @@ mail-move-to = Verplaatsen naar
 mail-move = Verplaatsen
 mail-images-blocked = { $count ->
     [one] Eén afbeelding van internet is niet geladen; zo ziet de afzender niet dat je dit gelezen hebt.
-   *[other] { $count } afbeeldingen van internet zijn niet geladen; zo ziet de afzender niet dat je dit gelezen hebt.
+   *[other] { $n } afbeeldingen van internet zijn niet geladen; zo ziet de afzender niet dat je dit gelezen hebt.
 }
 mail-show-images = Afbeeldingen tonen
 mail-attachments = Bijlagen

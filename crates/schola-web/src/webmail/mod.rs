@@ -367,7 +367,7 @@ struct ReadPage {
     date: String,
     html: Option<String>,
     text: Option<String>,
-    blocked: usize,
+    blocked: i64,
     images_href: String,
     attachments: Vec<AttachmentView>,
     reply_href: String,
@@ -429,7 +429,7 @@ async fn read(req: HttpRequest, state: Data, q: web::Query<MessageQuery>) -> Pag
         date: shown.date.clone(),
         html: html_body,
         text: text_body,
-        blocked: shown.blocked_images,
+        blocked: i64::try_from(shown.blocked_images).unwrap_or(i64::MAX),
         images_href: format!("/mail/read?{base}&images=1"),
         attachments: shown
             .attachments
