@@ -217,3 +217,34 @@ test('a message that cannot be sent says why, and the form keeps what was writte
   assert.match(await page.locator('#mail-error').innerText(), /nicht eine adresse/);
   assert.equal(await page.inputValue('#mail-body-field'), 'Mein Text bleibt.');
 });
+
+test('a long folder comes in pages of 50, newest first', async (t) => {
+  const stamp = Date.now();
+  const subjects = Array.from({ length: 51 }, (_, i) => `Rundbrief ${stamp} Nr. ${String(i + 1).padStart(2, '0')}`);
+  const deliver = (s) => deliverFromOutside('verein@example.org', ADMIN_ADDRESS,
+    `From: Verein <verein@example.org>\nTo: ${ADMIN_ADDRESS}\nSubject: ${s}\n\nText\n`);
+  const { page } = await signInToMail(t, ADMIN_LOGIN, ADMIN_PASSWORD);
+  const q = `/mail?folder=INBOX&q=${encodeURIComponent(`Rundbrief ${stamp}`)}`;
+  const waitForCount = async (n) => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      await page.goto(`${BASE}${q}`);
+      if (new RegExp(`\\(${n} `).test(await page.locator('#mail-page').innerText())) return;
+      assert.ok(Date.now() < deadline, `not all ${n} arrived: ${await page.locator('#mail-page').innerText()}`);
+      await page.waitForTimeout(500);
+    }
+  };
+  // the first 50 side by side (they arrive in any order), the newest once they are all in
+  for (let i = 0; i < 50; i += 10) await Promise.all(subjects.slice(i, i + 10).map(deliver));
+  await waitForCount(50);
+  await deliver(subjects[50]);
+  await waitForCount(51);
+  const rows = page.locator('#mail-messages tbody tr');
+  assert.equal(await rows.count(), 50, 'the first page holds 50');
+  assert.match(await rows.first().innerText(), /Nr\. 51/, 'newest first');
+  await page.locator('#mail-next').click();
+  await page.waitForURL((u) => u.searchParams.get('page') === '2');
+  assert.equal(await rows.count(), 1, 'the second page holds the rest');
+  assert.match(await rows.first().innerText(), new RegExp(`Rundbrief ${stamp}`));
+  await page.locator('#mail-prev').waitFor();
+});
