@@ -173,7 +173,13 @@ pub fn search_string(text: &str) -> String {
     }
     let clean: String = text
         .chars()
-        .map(|c| if matches!(c, '\r' | '\n' | '\0') { ' ' } else { c })
+        .map(|c| {
+            if matches!(c, '\r' | '\n' | '\0') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     format!("{{{}+}}\r\n{clean}", clean.len())
 }
@@ -304,7 +310,11 @@ impl Imap {
         let mut uids: Vec<u32> = uids.into_iter().collect();
         uids.sort_unstable_by(|a, b| b.cmp(a));
         let total = uids.len();
-        let chosen: Vec<u32> = uids.into_iter().skip(page.saturating_mul(per)).take(per).collect();
+        let chosen: Vec<u32> = uids
+            .into_iter()
+            .skip(page.saturating_mul(per))
+            .take(per)
+            .collect();
         if chosen.is_empty() {
             return Ok(ListPage {
                 total,
@@ -336,7 +346,7 @@ impl Imap {
                 })
             })
             .collect();
-        items.sort_unstable_by(|a, b| b.uid.cmp(&a.uid));
+        items.sort_unstable_by_key(|m| std::cmp::Reverse(m.uid));
         Ok(ListPage { total, items })
     }
 

@@ -67,8 +67,11 @@ async fn without_mail_running_the_pages_say_so_and_how_to_turn_it_on() {
     );
 }
 
+/// A multipart request's content type and body.
+type Body = (String, Vec<u8>);
+
 /// A multipart body with the given text fields and one file.
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Body {
     let boundary = "----schola-test-boundary";
     let mut body = Vec::new();
     for (k, v) in fields {
@@ -109,7 +112,7 @@ async fn sending_and_moving_need_the_pages_token_and_origin() {
     forged.extend(to);
     let mut right = vec![("csrf", csrf.as_str())];
     right.extend(to);
-    let cases: Vec<(&str, (String, Vec<u8>), Option<&str>)> = vec![
+    let cases: Vec<(&str, Body, Option<&str>)> = vec![
         ("no token", multipart(&to, None), None),
         ("forged token", multipart(&forged, None), None),
         (
