@@ -95,6 +95,11 @@ pub fn check_available(vmail_user: &str) -> Result<()> {
     Ok(())
 }
 
+/// Which of the programs a local instance runs are not installed.
+pub fn missing_programs() -> Vec<&'static str> {
+    PROGRAMS.into_iter().filter(|p| !installed(p)).collect()
+}
+
 fn installed(program: &str) -> bool {
     let dirs = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&dirs)
