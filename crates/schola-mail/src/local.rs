@@ -530,3 +530,46 @@ fn tail(path: &Path, max: usize) -> String {
         .unwrap_or(text.len());
     text[start..].to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_closed_to_other_users_is_refused_with_its_fix() {
+        let d = tempfile::tempdir().unwrap();
+        let socket = d.path().join("state/mail-auth.sock");
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let e = reachable(&socket).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("chmod o+x {}", d.path().display())),
+            "{e}"
+        );
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        reachable(&socket).unwrap();
+    }
+
+    #[test]
+    fn free_ports_are_five_different_free_ones() {
+        let p = free_ports().unwrap();
+        let mut all: Vec<u16> = p.named().iter().map(|&(_, port)| port).collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 5);
+        assert!(ports_free(&p));
+        let _held = TcpListener::bind(("127.0.0.1", p.imap)).unwrap();
+        assert!(!ports_free(&p));
+    }
+
+    #[test]
+    fn a_process_is_known_by_its_name_until_it_is_gone() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id() as i32;
+        assert_eq!(process_name(pid).as_deref(), Some("sleep"));
+        child.kill().unwrap();
+        // killed but not yet reaped: a zombie counts as gone
+        assert!(wait_gone(pid));
+        child.wait().unwrap();
+        assert_eq!(process_name(pid), None);
+    }
+}
