@@ -205,8 +205,9 @@ fn m_or(configured: &Option<PathBuf>, default: PathBuf) -> PathBuf {
 /// Postfix and Dovecot running on 127.0.0.1 for one school; both stop when this is dropped.
 pub struct LocalServers {
     setup: Setup,
-    /// Postfix's configuration directory, once `postfix start` has run.
-    postfix: Option<PathBuf>,
+    /// The pid of Postfix's master, read once it started: the pid file may be gone by the
+    /// time this is dropped (a test's temp dir removed first).
+    postfix: Option<i32>,
     dovecot: Option<Child>,
 }
 
@@ -341,7 +342,7 @@ impl LocalServers {
             .output()
             .map_err(io("run postfix start"))?;
         // whatever happened, a master may be running now
-        self.postfix = Some(self.setup.postfix_dir.clone());
+        self.postfix = read_pid(&master_pid_file(&self.setup.postfix_queue_dir));
         if !out.status.success() {
             return Err(Error::Failed {
                 what: "postfix start".into(),
@@ -405,8 +406,8 @@ impl LocalServers {
 
 impl Drop for LocalServers {
     fn drop(&mut self) {
-        if let Some(dir) = self.postfix.take() {
-            stop_postfix(&dir, &self.setup.postfix_queue_dir);
+        if let Some(pid) = self.postfix.take() {
+            stop_postfix(pid, &self.setup.postfix_dir);
         }
         if let Some(mut child) = self.dovecot.take() {
             let pid = Pid::from_raw(child.id() as i32);
@@ -467,8 +468,8 @@ fn reachable(path: &Path) -> Result<()> {
 /// Stops what a previous instance of the same files left running (its process was killed
 /// before it could stop them): its ports and pid files are in the way.
 fn stop_stale(s: &Setup) {
-    if s.postfix_queue_dir.join("pid/master.pid").exists() {
-        stop_postfix(&s.postfix_dir, &s.postfix_queue_dir);
+    if let Some(pid) = read_pid(&master_pid_file(&s.postfix_queue_dir)) {
+        stop_postfix(pid, &s.postfix_dir);
     }
     if let Some(pid) = read_pid(&s.dovecot_base_dir.join("master.pid"))
         && process_name(pid).as_deref() == Some("dovecot")
@@ -481,10 +482,7 @@ fn stop_stale(s: &Setup) {
 
 /// Stops a Postfix master as `postfix stop` does (SIGTERM, then SIGKILL to its process group
 /// when it takes too long), without `postfix stop`'s whole-second waits.
-fn stop_postfix(config_dir: &Path, queue_dir: &Path) {
-    let Some(pid) = read_pid(&queue_dir.join("pid/master.pid")) else {
-        return;
-    };
+fn stop_postfix(pid: i32, config_dir: &Path) {
     if process_name(pid).as_deref() != Some("master") {
         return;
     }
@@ -495,6 +493,10 @@ fn stop_postfix(config_dir: &Path, queue_dir: &Path) {
         let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
         wait_gone(pid);
     }
+}
+
+fn master_pid_file(queue_dir: &Path) -> PathBuf {
+    queue_dir.join("pid/master.pid")
 }
 
 fn read_pid(path: &Path) -> Option<i32> {
