@@ -181,8 +181,16 @@ pub fn setup_for(cfg: &Config, hostname: &str, domain: &str) -> Result<Setup> {
         dovecot_log: Some(d.join("dovecot.log")),
         instance_name: "schola-local".into(),
         // the certificate schola-web serves (see `render-config`)
-        tls_cert: m_or(&cfg.web.tls_cert, cfg.tls_dir().join("cert.pem")),
-        tls_key: m_or(&cfg.web.tls_key, cfg.tls_dir().join("key.pem")),
+        tls_cert: cfg
+            .web
+            .tls_cert
+            .clone()
+            .unwrap_or_else(|| cfg.tls_dir().join("cert.pem")),
+        tls_key: cfg
+            .web
+            .tls_key
+            .clone()
+            .unwrap_or_else(|| cfg.tls_dir().join("key.pem")),
         socketmap_socket: cfg.mail_socketmap_socket(),
         policy_socket: cfg.mail_policy_socket(),
         auth_socket: cfg.mail_auth_socket(),
@@ -196,10 +204,6 @@ pub fn setup_for(cfg: &Config, hostname: &str, domain: &str) -> Result<Setup> {
         login_processes: 2,
         mail: m.clone(),
     })
-}
-
-fn m_or(configured: &Option<PathBuf>, default: PathBuf) -> PathBuf {
-    configured.clone().unwrap_or(default)
 }
 
 /// Postfix and Dovecot running on 127.0.0.1 for one school; both stop when this is dropped.
