@@ -1,5 +1,6 @@
 //! `schola-mail`: parse options, load the config, then either serve Postfix's and Dovecot's
-//! questions or write their configuration.
+//! questions, write their configuration, or (`local`, for demos and tests) start them on
+//! 127.0.0.1 and serve their questions.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +10,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use schola_core::{Config, Store};
 use schola_mail::conf::{self, Listen, Setup};
+use schola_mail::local::LocalServers;
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +45,22 @@ enum Command {
         #[arg(long)]
         hostname: Option<String>,
     },
+    /// For demos and tests only: start Postfix and Dovecot on 127.0.0.1 and answer them
+    ///
+    /// Never used on the appliance, where systemd runs Postfix and Dovecot with the files
+    /// render-config writes. This starts Debian's Postfix and Dovecot for this school beside
+    /// the system's own mail servers: on 127.0.0.1 at the ports of [mail.ports], with their
+    /// configuration, queue and logs (postfix.log, dovecot.log) under <state_dir>/mail-local/
+    /// and the mailboxes in [mail] vmail_dir; then it answers their questions as `schola-mail`
+    /// does. SIGTERM or Ctrl-C stops all three. Needs root, the packages postfix,
+    /// dovecot-imapd and dovecot-lmtpd, the system user vmail, and the TLS certificate
+    /// schola-web makes on its first start. `scholactl demo` (as root) and tests/browser/run
+    /// use it.
+    Local {
+        /// The server's host name (default: this machine's)
+        #[arg(long)]
+        hostname: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -73,6 +91,7 @@ fn main() -> ExitCode {
                 Some(Command::RenderConfig { out, hostname }) => {
                     render_config(&cfg, &out, hostname)
                 }
+                Some(Command::Local { hostname }) => local(&cfg, hostname),
                 None => run(&cfg),
             }
         });
@@ -100,6 +119,30 @@ fn run(cfg: &Config) -> anyhow::Result<()> {
         schola_core::daemon::notify_ready();
     })?;
     schola_core::daemon::notify_stopping();
+    Ok(())
+}
+
+/// `run`, with Postfix and Dovecot started here first and stopped when it ends.
+fn local(cfg: &Config, hostname: Option<String>) -> anyhow::Result<()> {
+    let hostname = hostname.unwrap_or_else(schola_mail::local::this_host);
+    let servers = LocalServers::start(cfg, &hostname)?;
+    let mut cfg = cfg.clone();
+    // cached sign-ins are dropped in this Dovecot, not the appliance's
+    cfg.mail.dovecot_config = servers.dovecot_config();
+    let ports = servers.setup().ports;
+    schola_mail::server::run(&cfg, |s| {
+        log::info!(
+            "mail for {} on 127.0.0.1: SMTP {}, submission {} (STARTTLS), IMAP {} (STARTTLS), IMAPS {}; answering on {}",
+            servers.setup().domain,
+            ports.smtp,
+            ports.submission,
+            ports.imap,
+            ports.imaps,
+            s.auth.parent().unwrap_or(s.auth.as_path()).display()
+        );
+        schola_core::daemon::notify_ready();
+    })?;
+    drop(servers);
     Ok(())
 }
 

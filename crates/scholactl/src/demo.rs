@@ -1,6 +1,8 @@
 //! `scholactl demo`: a complete demo school on this computer in one command. The first run makes
 //! a directory with a dev-profile `schola.toml`, a database with 650 made-up people (see
 //! [`crate::demo_data`]) and then runs the web server in-process; later runs reuse all of it.
+//! Run as root on a machine with Debian's Postfix and Dovecot, it starts them too (on free
+//! loopback ports, beside the system's own), so the webmail and mail clients work.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -10,12 +12,13 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result, anyhow};
 use schola_core::audit::Actor;
-use schola_core::config::Argon2Config;
+use schola_core::config::{Argon2Config, MailPorts};
 use schola_core::directory::{
     GroupKind, MemberRole, NewGroup, NewPerson, PersonFilter, Role, School,
 };
 use schola_core::password::{Hashed, hash_password_for, verify_password};
 use schola_core::{Config, Store};
+use schola_mail::local::{self, LocalServers};
 use serde_json::json;
 
 use crate::cli::DemoArgs;
@@ -52,6 +55,8 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
             .next()
             .map(|p| p.login))
     };
+    // before the threads below take their copies of `cfg`: the ports and the Dovecot they use
+    let (servers, mail) = start_mail(&mut cfg, &dir);
     let banner = Banner {
         school: store.school()?.name,
         admin_password,
@@ -61,6 +66,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
         config: config_path,
         drop_dir: cfg.import_drop_dir(),
         json: ctx.json,
+        mail,
     };
     drop(store);
     // The file service: homes, class shares, WebDAV, behind schola-web on its Unix socket.
@@ -74,8 +80,8 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
             }
         })
         .context("cannot start the file service")?;
-    // Mail: schola-mail answers Postfix's and Dovecot's questions on its sockets; the mail
-    // servers themselves are Debian's and need root, so they are off in the demo.
+    // Mail: schola-mail answers Postfix's and Dovecot's questions on its sockets, whether or
+    // not the demo could start them (`servers`, stopped when this returns)
     let mail_cfg = cfg.clone();
     std::thread::Builder::new()
         .name("schola-mail".into())
@@ -94,7 +100,84 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<()> {
         std::thread::spawn(move || capacity_check(&check_cfg));
         std::thread::spawn(move || dirsync(&sync_cfg));
     })
-    .context("cannot start the web server")
+    .context("cannot start the web server")?;
+    drop(servers);
+    Ok(())
+}
+
+/// Whether the demo has real mail, and if not, why and what turns it on.
+enum MailState {
+    On(MailPorts),
+    Off(String),
+}
+
+/// The drop-in with the demo's mail settings (beside schola.toml, read with it by every
+/// program given the demo's config, so schola-web and `scholactl --config` see the same ports).
+const MAIL_DROPIN: &str = "conf.d/50-demo-mail.toml";
+
+/// Starts Postfix and Dovecot for the demo when this runs as root and they are installed; sets
+/// `cfg`'s `[mail]` to their ports, mailboxes and Dovecot. Mail being off is no reason for the
+/// demo not to start: the banner says why and what to do.
+fn start_mail(cfg: &mut Config, dir: &Path) -> (Option<LocalServers>, MailState) {
+    if let Err(e) = local::check_available(&cfg.mail.vmail_user) {
+        let why = match (e, local::missing_programs().as_slice()) {
+            (local::Error::NotRoot, []) => {
+                "Postfix and Dovecot need root: run the demo as root to turn mail on".to_string()
+            }
+            (local::Error::NotRoot, _) => format!(
+                "Postfix and Dovecot need root and are not installed: {}, then run the demo as root",
+                local::INSTALL
+            ),
+            (other, _) => format!("{other}"),
+        };
+        return (None, MailState::Off(why));
+    }
+    output::note("starting Postfix and Dovecot for the demo…");
+    match try_start_mail(cfg, dir) {
+        Ok(servers) => {
+            let ports = servers.setup().ports;
+            (Some(servers), MailState::On(ports))
+        }
+        Err(e) => {
+            // with the servers' logs, which do not fit in the banner
+            output::note(&format!("Postfix and Dovecot did not start: {e:#}"));
+            let why = "Postfix and Dovecot did not start (see above)".to_string();
+            (None, MailState::Off(why))
+        }
+    }
+}
+
+fn try_start_mail(cfg: &mut Config, dir: &Path) -> Result<LocalServers> {
+    // Postfix and Dovecot serve the portal's certificate: on a first run it is made here
+    schola_web::tls::load_or_generate(cfg)?;
+    // the ports of the last run, while they are free, so a mail client set up then still works
+    let ports = if cfg.mail.ports != MailPorts::default() && local::ports_free(&cfg.mail.ports) {
+        cfg.mail.ports
+    } else {
+        local::free_ports().context("cannot find free ports for the mail servers")?
+    };
+    let vmail_dir = cfg.paths.state_dir.join("vmail");
+    let path = |p: &Path| toml::Value::String(p.to_string_lossy().into_owned()).to_string();
+    let mut text = format!(
+        "# Written by 'scholactl demo' on each run with mail (as root): where the demo's Postfix\n\
+         # and Dovecot listen and keep the mailboxes.\n[mail]\nvmail_dir = {}\n\n[mail.ports]\n",
+        path(&vmail_dir)
+    );
+    for (name, port) in ports.named() {
+        text.push_str(&format!("{name} = {port}\n"));
+    }
+    let dropin = dir.join(MAIL_DROPIN);
+    if let Some(parent) = dropin.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(&dropin, text).with_context(|| format!("cannot write {}", dropin.display()))?;
+    cfg.mail.ports = ports;
+    cfg.mail.vmail_dir = vmail_dir;
+    let servers = LocalServers::start(cfg, &local::this_host())?;
+    // a person disabled in the demo is dropped from this Dovecot's sign-in cache
+    cfg.mail.dovecot_config = servers.dovecot_config();
+    Ok(servers)
 }
 
 /// The directory sync daemon's rounds, in the demo's process: CSV files dropped into the demo's
@@ -386,6 +469,7 @@ struct Banner {
     config: PathBuf,
     drop_dir: PathBuf,
     json: bool,
+    mail: MailState,
 }
 
 impl Banner {
@@ -401,6 +485,10 @@ impl Banner {
                 "demo_password": DEMO_PASSWORD,
                 "dir": self.dir,
                 "config": self.config,
+                "mail": match &self.mail {
+                    MailState::On(p) => json!({"on": true, "smtp": p.smtp, "submission": p.submission, "submissions": p.submissions, "imap": p.imap, "imaps": p.imaps}),
+                    MailState::Off(why) => json!({"on": false, "why": why}),
+                },
             }))
         } else {
             output::print(&self.text(started))
@@ -452,9 +540,18 @@ impl Banner {
             t.push_str(
                 "  SMB          off in the demo (apt install samba libnss-extrausers, then schola-files samba-sync as root)\n",
             );
-            t.push_str(
-                "  mail         schola-mail answers lookups; Postfix and Dovecot are off in the demo (on an appliance: apt install schola-mail)\n",
-            );
+        }
+        match &self.mail {
+            MailState::On(p) => {
+                t.push_str(&format!(
+                    "  mail         on 127.0.0.1: IMAP {} (STARTTLS), submission {} (STARTTLS), SMTP {} (mail from outside)\n",
+                    p.imap, p.submission, p.smtp
+                ));
+                if let Some(url) = started.urls.first() {
+                    t.push_str(&format!("  webmail      {url}mail\n"));
+                }
+            }
+            MailState::Off(why) => t.push_str(&format!("  mail         off: {why}\n")),
         }
         t.push('\n');
         t.push_str("Ctrl-C stops; run the same command again to continue with the same data.\n");

@@ -1162,9 +1162,17 @@ fn check_storm_measures_the_running_server_and_removes_its_accounts() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // stopped as Ctrl-C would: run as root, the demo has started Postfix and Dovecot, which
+    // only it can stop (SIGKILL would leave them running)
     struct Kill(std::process::Child);
     impl Drop for Kill {
         fn drop(&mut self) {
+            let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while matches!(self.0.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
             let _ = self.0.kill();
             let _ = self.0.wait();
         }

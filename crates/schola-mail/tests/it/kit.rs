@@ -8,10 +8,9 @@
 //! `scripts/install-test-deps` installs them all. `scripts/bench mail` uses it too.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,7 +21,8 @@ use schola_core::login::LoginScheme;
 use schola_core::password::{Hashed, hash_password, nt_hash};
 use schola_core::{Store, SystemClock};
 use schola_mail::auth::MasterSecret;
-use schola_mail::conf::{self, Listen, Ports, Setup};
+use schola_mail::conf::{Listen, Setup};
+use schola_mail::local::{self, LocalServers};
 use schola_mail::server::{self, Mail, Sockets};
 
 pub const DOMAIN: &str = "school.test";
@@ -40,67 +40,30 @@ fn need(program: &str) {
     );
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
-}
-
 pub struct School {
-    pub dir: tempfile::TempDir,
+    /// Postfix and Dovecot, stopped first (Postfix before Dovecot, so nothing is left
+    /// mid-delivery); then schola-mail, then the directory goes.
+    servers: LocalServers,
+    guard: Option<server::Guard>,
+    rt: tokio::runtime::Runtime,
+    pub mail: Arc<Mail>,
     pub store: Store,
     pub setup: Setup,
-    pub mail: Arc<Mail>,
     /// The servers' certificate (DER), for clients that check it.
     pub cert_der: Vec<u8>,
-    rt: tokio::runtime::Runtime,
-    guard: Option<server::Guard>,
-    /// Postfix first: it stops before Dovecot, so nothing is left mid-delivery.
-    _servers: [Stop; 2],
-}
-
-/// A server stopped when dropped, also when a test fails half-way through starting.
-enum Stop {
-    Postfix(PathBuf),
-    Dovecot(Child),
-}
-
-impl Drop for Stop {
-    fn drop(&mut self) {
-        match self {
-            Stop::Postfix(dir) => {
-                let _ = Command::new("postfix")
-                    .arg("-c")
-                    .arg(&*dir)
-                    .arg("abort")
-                    .output();
-            }
-            Stop::Dovecot(child) => {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(child.id() as i32),
-                    nix::sys::signal::Signal::SIGTERM,
-                );
-                let _ = child.wait();
-            }
-        }
-    }
+    pub dir: tempfile::TempDir,
 }
 
 /// The people every test starts with: anna and ben (students in 5a), carla (teacher, owner of
 /// 5a, member of lehrer), and an admin.
 impl School {
     pub fn start(tune: impl FnOnce(&mut MailConfig)) -> School {
-        for p in ["postfix", "dovecot", "doveadm", "swaks", "curl"] {
+        for p in ["swaks", "curl"] {
             need(p);
         }
-        assert!(
-            nix::unistd::geteuid().is_root(),
-            "the mail tests start Postfix and Dovecot, which must be started as root"
-        );
-        let vmail = nix::unistd::User::from_name("vmail")
-            .unwrap()
-            .expect("the system user vmail is missing (run scripts/install-test-deps, or: adduser --system --group vmail)");
+        // root, Postfix, Dovecot and the user vmail, each with what to do when missing
+        local::check_available("vmail").unwrap_or_else(|e| panic!("the mail tests: {e}"));
+        let vmail = nix::unistd::User::from_name("vmail").unwrap().unwrap();
         let mut dir = tempfile::Builder::new()
             .prefix("schola-mail-")
             .tempdir()
@@ -169,20 +132,12 @@ impl School {
             ..MailConfig::default()
         };
         tune(&mut mail_cfg);
-        std::fs::create_dir_all(&mail_cfg.vmail_dir).unwrap();
-        nix::unistd::chown(&mail_cfg.vmail_dir, Some(vmail.uid), Some(vmail.gid)).unwrap();
         let (cert, key, cert_der) = make_cert(d);
         let setup = Setup {
             hostname: "mail.school.test".into(),
             domain: DOMAIN.into(),
             listen: Listen::Loopback,
-            ports: Ports {
-                smtp: free_port(),
-                submission: free_port(),
-                submissions: free_port(),
-                imap: free_port(),
-                imaps: free_port(),
-            },
+            ports: local::free_ports().unwrap(),
             postfix_dir: d.join("postfix"),
             postfix_queue_dir: d.join("spool"),
             postfix_data_dir: d.join("postfix-data"),
@@ -206,23 +161,6 @@ impl School {
             login_processes: 2,
             mail: mail_cfg.clone(),
         };
-        conf::write(&conf::render(&setup), d).unwrap();
-        // Postfix's queue belongs to root (its subdirectories are made by `postfix start`), its
-        // data directory to the postfix user
-        std::fs::create_dir_all(&setup.postfix_queue_dir).unwrap();
-        std::fs::create_dir_all(&setup.postfix_data_dir).unwrap();
-        let postfix = nix::unistd::User::from_name("postfix")
-            .unwrap()
-            .expect("the postfix user");
-        nix::unistd::chown(
-            &setup.postfix_data_dir,
-            Some(postfix.uid),
-            Some(postfix.gid),
-        )
-        .unwrap();
-        std::fs::create_dir_all(d.join("run")).unwrap();
-        std::fs::set_permissions(d.join("run"), std::fs::Permissions::from_mode(0o755)).unwrap();
-
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -242,57 +180,16 @@ impl School {
             server::serve(mail.clone(), &sockets).unwrap()
         };
 
-        let dovecot = Command::new("dovecot")
-            .arg("-F")
-            .arg("-c")
-            .arg(setup.dovecot_dir.join("dovecot.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let dovecot = Stop::Dovecot(dovecot);
-        let pf = |args: &[&str]| -> Output {
-            Command::new("postfix")
-                .arg("-c")
-                .arg(&setup.postfix_dir)
-                .args(args)
-                .output()
-                .unwrap()
-        };
-        let out = pf(&["start"]);
-        let postfix = Stop::Postfix(setup.postfix_dir.clone());
-        assert!(
-            out.status.success(),
-            "postfix start failed: {}{}\n--- postfix.log:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(d.join("postfix.log")).unwrap_or_default()
-        );
-        let school = School {
-            dir,
+        let servers = LocalServers::launch(setup.clone()).unwrap_or_else(|e| panic!("{e}"));
+        School {
+            servers,
+            guard: Some(guard),
+            rt,
+            mail,
             store,
             setup,
-            mail,
             cert_der,
-            rt,
-            guard: Some(guard),
-            _servers: [postfix, dovecot],
-        };
-        school.wait_for_port(school.setup.ports.imaps);
-        school.wait_for_port(school.setup.ports.submission);
-        school
-    }
-
-    fn wait_for_port(&self, port: u16) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nothing listens on port {port} after 20 s\n--- postfix.log:\n{}\n--- dovecot.log:\n{}",
-                self.log("postfix.log"),
-                self.log("dovecot.log")
-            );
-            std::thread::sleep(Duration::from_millis(50));
+            dir,
         }
     }
 
