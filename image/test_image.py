@@ -249,18 +249,24 @@ class Mail:
             im = self.imap(login, password)
         except imaplib.IMAP4.error:
             return False
+        except OSError as e:
+            fail(f"IMAPS does not answer: {e}")
         im.logout()
         return True
 
     def fetch(self, login, password, subject, timeout=90):
         """The message with `subject` in the INBOX of `login`, signed in over IMAPS; waits for
-        its delivery up to `timeout` seconds."""
+        its delivery, and for Dovecot after a boot (it starts after schola-web is ready: the
+        mail configuration is brought up to date first), up to `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while True:
             try:
                 im = self.imap(login, password)
             except (imaplib.IMAP4.error, OSError) as e:
-                fail(f"{login} cannot sign in over IMAPS: {e}")
+                if time.monotonic() > deadline:
+                    fail(f"{login} cannot sign in over IMAPS within {timeout} s: {e}")
+                time.sleep(2)
+                continue
             try:
                 im.select("INBOX", readonly=True)
                 _, found = im.search(None, "SUBJECT", f'"{subject}"')
