@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The image test (run by scripts/test-image): boots a system installed from the ISO, completes
-the first-run wizard and signs in over HTTPS from the host, creates a student, powers off, boots
-again with legacy BIOS and signs the student in. Prints the time of each step and the measured
-figures.
+the first-run wizard and signs in over HTTPS from the host, creates a student, imports another,
+mails them (SMTP submission and port 25 from the host) and reads the mail over IMAPS as the
+student, checks a disabled student is refused by IMAP at once, powers off, boots again with legacy
+BIOS and signs the student in and reads her mail again. Prints the time of each step and the
+measured figures.
 
     image/test_image.py ISO WORKDIR [DISK_IMAGE]
 
@@ -16,11 +18,16 @@ the test installs the ISO itself the same way.
 
 import hashlib
 import base64
+import email
+import email.message
+import email.policy
 import http.client
+import imaplib
 import json
 import os
 import re
 import secrets
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -180,11 +187,98 @@ def disk_from_image(image, work, root_pw):
     return disk
 
 
-def boot(name, work, disk, firmware, port):
-    vm = vmlib.VM(name, work, firmware, disk, forward={port: 443}).start()
+def boot(name, work, disk, firmware, port, mail_ports):
+    """Boots the disk with the admin UI (443) and the mail ports (`mail_ports`: host port ->
+    guest port) forwarded from the host's loopback."""
+    vm = vmlib.VM(name, work, firmware, disk, forward={port: 443, **mail_ports}).start()
     b = Browser(port)
     cert = wait_ready(b, vm, 600)
     return vm, b, cert, vm.elapsed()
+
+
+class Mail:
+    """Mail from the host through the forwarded ports, as a mail program or another mail server
+    would: SMTP on 25, submission on 587 (STARTTLS, then a password), IMAP on 993 (TLS). The
+    appliance's certificate is self-signed (the same one the admin UI serves)."""
+
+    GUEST = {"smtp": 25, "submission": 587, "imaps": 993}
+
+    def __init__(self):
+        self.ports = {name: free_port() for name in self.GUEST}
+        self.ctx = ssl.create_default_context()
+        self.ctx.check_hostname = False
+        self.ctx.verify_mode = ssl.CERT_NONE
+
+    def forward(self):
+        return {self.ports[name]: guest for name, guest in self.GUEST.items()}
+
+    def send(self, sender, to, subject, body, login=None, password=None):
+        """Sends one message: signed in on submission with `login`, or else on port 25 as a
+        server from outside. Fails the test if any recipient is refused."""
+        msg = email.message.EmailMessage()
+        msg["From"] = sender
+        msg["To"] = ", ".join(to)
+        msg["Subject"] = subject
+        msg.set_content(body)
+        port = self.ports["submission" if login else "smtp"]
+        try:
+            with smtplib.SMTP("127.0.0.1", port, local_hostname="test-image.example",
+                              timeout=120) as smtp:
+                if login:
+                    smtp.starttls(context=self.ctx)
+                    smtp.login(login, password)
+                refused = smtp.send_message(msg)
+        except (smtplib.SMTPException, OSError) as e:
+            fail(f"sending to {', '.join(to)} on port {self.GUEST['submission' if login else 'smtp']} "
+                 f"failed: {e}")
+        if refused:
+            fail(f"recipients refused: {refused}")
+
+    def imap(self, login, password):
+        im = imaplib.IMAP4_SSL("127.0.0.1", self.ports["imaps"], ssl_context=self.ctx,
+                               timeout=120)
+        try:
+            im.login(login, password)
+        except imaplib.IMAP4.error:
+            im.shutdown()
+            raise
+        return im
+
+    def signs_in(self, login, password):
+        try:
+            im = self.imap(login, password)
+        except imaplib.IMAP4.error:
+            return False
+        except OSError as e:
+            fail(f"IMAPS does not answer: {e}")
+        im.logout()
+        return True
+
+    def fetch(self, login, password, subject, timeout=90):
+        """The message with `subject` in the INBOX of `login`, signed in over IMAPS; waits for
+        its delivery, and for Dovecot after a boot (it starts after schola-web is ready: the
+        mail configuration is brought up to date first), up to `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                im = self.imap(login, password)
+            except (imaplib.IMAP4.error, OSError) as e:
+                if time.monotonic() > deadline:
+                    fail(f"{login} cannot sign in over IMAPS within {timeout} s: {e}")
+                time.sleep(2)
+                continue
+            try:
+                im.select("INBOX", readonly=True)
+                _, found = im.search(None, "SUBJECT", f'"{subject}"')
+                ids = found[0].split()
+                if ids:
+                    _, data = im.fetch(ids[-1], "(RFC822)")
+                    return email.message_from_bytes(data[0][1], policy=email.policy.default)
+            finally:
+                im.logout()
+            if time.monotonic() > deadline:
+                fail(f"no message '{subject}' in the INBOX of {login} within {timeout} s")
+            time.sleep(2)
 
 
 def main():
@@ -218,7 +312,8 @@ def main():
 
     step("first boot of the installed system (UEFI)")
     port = free_port()
-    vm, b, cert, ready = boot("uefi", work, disk, "uefi", port)
+    mail = Mail()
+    vm, b, cert, ready = boot("uefi", work, disk, "uefi", port, mail.forward())
     figures["boot to ready (UEFI)" + (", the disk image" if disk_image else "")] = f"{ready:.0f} s"
     ok(f"the admin UI answers over HTTPS {ready:.0f} s after power-on")
     try:
@@ -365,6 +460,93 @@ def main():
         vm.run("scholactl user show joerg.gross && test -s /tmp/letters/*.pdf")
         ok("schola-dirsync took the dropped export as a pending import; applied, the student "
            "joerg.gross exists and the password letters were written")
+
+        step("mail: the setup configured Postfix and Dovecot; mail to the students, read over IMAPS")
+        # Nobody restarted anything since the wizard: schola-mail saw the new mail domain and
+        # asked schola-mail-config.path, whose root helper wrote the files and started Dovecot.
+        status, out = vm.run(
+            "for i in $(seq 120); do systemctl -q is-active postfix.service dovecot.service "
+            "&& break; sleep 1; done; systemctl is-active postfix.service dovecot.service",
+            timeout=180, check=False)
+        if status != 0:
+            _, why = vm.run("ls -l /var/lib/schola/mail-request /etc/dovecot/schola; "
+                            "systemctl --no-pager status schola-mail-config.path "
+                            "schola-mail-config.service dovecot.service postfix@-.service; "
+                            "journalctl --no-pager -n 60 -u schola-mail -u schola-mail-config "
+                            "-u dovecot -u postfix@-", check=False)
+            fail(f"Postfix and Dovecot do not run after the setup:\n{out}\n{why}")
+        vm.run("systemctl is-enabled schola-mail-config.path && "
+               "systemctl -q is-active schola-mail-config.path")
+        vm.run("grep -q '^mydomain = emulator.schule.example$' /etc/postfix/main.cf")
+        vm.run("journalctl --no-pager -u schola-mail.service "
+               "| grep -q 'asked for Postfix.s and Dovecot.s configuration to be written'")
+        status, _ = vm.run("systemctl show -p NRestarts --value schola-mail.service "
+                           "| grep -qx 0", check=False)
+        if status != 0:
+            fail("schola-mail was restarted: the configuration must come without a restart")
+        ok("after the wizard, schola-mail asked for the configuration (no restart); "
+           "schola-mail-config.path wrote it for the school's domain and started Dovecot")
+
+        def address(login):
+            _, out = vm.run(f"scholactl --json user show {login}")
+            m = re.search(r'"mail":\s*"([^"]+)"', out)
+            if not m:
+                fail(f"{login} has no mail address: {out}")
+            return m.group(1)
+        admin_addr = address("admin")
+        erika, joerg = address("erika.mustermann"), address("joerg.gross")
+        token = secrets.token_hex(4)
+        subject = f"Hausaufgaben bis Freitag {token}"
+        sent = time.monotonic()
+        mail.send(admin_addr, [erika, joerg], subject,
+                  f"Liebe Klasse,\nbitte lest Kapitel 3. Grüße {token}\n",
+                  login="admin", password=admin_pw)
+        msg = mail.fetch("erika.mustermann", student_pw, subject)
+        figures["mail: submission to the student's IMAP INBOX"] = f"{time.monotonic() - sent:.0f} s"
+        if f"Grüße {token}" not in msg.get_content() or admin_addr not in str(msg["From"]):
+            fail(f"the message read over IMAP is not the one sent:\n{msg}")
+        status, out = vm.run(f"doveadm -c /etc/dovecot/schola/dovecot.conf search -u joerg.gross "
+                             f"mailbox INBOX subject {token}", check=False)
+        if status != 0 or not out.strip():
+            fail(f"the imported student joerg.gross did not get the mail: {out}")
+        ok(f"the admin's mail (submission, STARTTLS, password) reached erika.mustermann, read over "
+           f"IMAPS with her password, and the imported joerg.gross")
+        outside = f"Elternabend {token}"
+        mail.send("elternbeirat@example.org", [erika], outside, f"Einladung {token}\n")
+        msg = mail.fetch("erika.mustermann", student_pw, outside)
+        if f"Einladung {token}" not in msg.get_content():
+            fail(f"the message from outside read over IMAP is not the one sent:\n{msg}")
+        ok("mail from another server (port 25) reaches the student's INBOX")
+
+        step("mail: a disabled student is refused by IMAP at once, and let in again when enabled")
+        # her sign-in is in Dovecot's auth cache now (an hour): only schola-mail's
+        # `doveadm auth cache flush`, run inside schola-mail.service's sandbox, can end it
+        if not mail.signs_in("erika.mustermann", student_pw):
+            fail("erika.mustermann cannot sign in over IMAPS")
+        vm.run("scholactl user disable erika.mustermann")
+        began = time.monotonic()
+        while mail.signs_in("erika.mustermann", student_pw):
+            if time.monotonic() - began > 15:
+                _, why = vm.run("journalctl --no-pager -n 30 -u schola-mail.service", check=False)
+                fail(f"erika.mustermann still signs in over IMAPS 15 s after she was disabled:\n{why}")
+            time.sleep(0.5)
+        refused = time.monotonic() - began
+        figures["mail: disabled to refused by IMAP"] = f"{refused:.1f} s"
+        _, log = vm.run("journalctl --no-pager -u schola-mail.service "
+                        "| grep -E 'sign-ins|doveadm'", check=False)
+        if not re.search(r"dropped cached mail sign-ins of .*erika\.mustermann", log):
+            fail(f"schola-mail did not drop erika's cached sign-in (doveadm auth cache flush):\n"
+                 f"{log[-2000:]}")
+        if "doveadm auth cache flush failed" in log or "cannot run doveadm" in log:
+            fail(f"doveadm failed inside schola-mail's sandbox:\n{log[-2000:]}")
+        vm.run("scholactl user enable erika.mustermann")
+        began = time.monotonic()
+        while not mail.signs_in("erika.mustermann", student_pw):
+            if time.monotonic() - began > 15:
+                fail("erika.mustermann cannot sign in over IMAPS 15 s after she was enabled again")
+            time.sleep(0.5)
+        ok(f"disabled, erika.mustermann was refused by IMAP after {refused:.1f} s (schola-mail "
+           "dropped her cached sign-in with doveadm under its sandbox); enabled, she is let in")
         # idle memory: the machine has settled once the UI is up and nothing else runs
         time.sleep(20)
         _, out = vm.run("awk '/^MemTotal/ {t=$2} /^MemAvailable/ {a=$2} "
@@ -387,7 +569,8 @@ def main():
 
     step("boot again with legacy BIOS (SeaBIOS): the student is still there")
     port = free_port()
-    vm, b, _, ready = boot("bios", work, disk, "bios", port)
+    mail = Mail()
+    vm, b, _, ready = boot("bios", work, disk, "bios", port, mail.forward())
     try:
         figures["boot to ready (legacy BIOS)"] = f"{ready:.0f} s"
         status, _ = b.sign_in("erika.mustermann", student_pw)
@@ -397,6 +580,10 @@ def main():
         if "Erika Mustermann" not in page:
             fail("the student's start page does not show her name")
         ok(f"booted with SeaBIOS, ready in {ready:.0f} s; the student signs in")
+        msg = mail.fetch("erika.mustermann", student_pw, subject, timeout=120)
+        if f"Grüße {token}" not in msg.get_content():
+            fail(f"after a reboot the student's mail is not the one sent:\n{msg}")
+        ok("after the reboot Postfix and Dovecot run, and the student's mail is still there")
     finally:
         vm.kill()
 

@@ -1,14 +1,17 @@
 //! The daemon: three Unix sockets (socketmap, policy, Dovecot's dict) answered from one
 //! address book in memory, and a follower that rebuilds the book when the change journal
 //! moves (checked every second, so a person created by an import can receive mail within
-//! seconds, without a restart).
+//! seconds, without a restart). When the school's mail domain appears (the first-run setup) or
+//! changes, it asks root's `schola-mail-config.path` to write Postfix's and Dovecot's
+//! configuration again, with a request file, as schola-files asks for its Samba runs.
 //!
 //! The sockets are created mode 0666; who may connect is decided by their directory
 //! (`/run/schola-mail`, 0750 schola:postfix on the appliance, with Dovecot's user in the group).
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -35,6 +38,15 @@ pub struct Mail {
     /// Account lookups Dovecot made (each sign-in its auth cache could not answer, and each
     /// delivery's userdb lookup); `scripts/bench mail` reads it.
     pub account_lookups: std::sync::atomic::AtomicU64,
+    /// Where to ask for Postfix's and Dovecot's configuration to be written again
+    /// ([`config_request_path`], watched by `schola-mail-config.path`); `None`: nobody to ask
+    /// (the tests write the configuration themselves).
+    pub config_request: Option<PathBuf>,
+    /// The school's mail domain as stored when the book was built (empty before the setup).
+    /// A change of it moves no journal entry (it is a setting), so it is compared on its own.
+    domain: Mutex<String>,
+    /// The domain changed and the configuration has not been asked for yet.
+    config_owed: AtomicBool,
 }
 
 impl Mail {
@@ -45,6 +57,11 @@ impl Mail {
         let book = Book::build(&dir, &cfg.extra_domains);
         Ok(Mail {
             book: RwLock::new(Arc::new(book)),
+            // the configuration for the domain at start is written before every start
+            // (schola-mail.service wants schola-mail-config.service first)
+            domain: Mutex::new(dir.domain),
+            config_owed: AtomicBool::new(false),
+            config_request: None,
             rebuilding: std::sync::Mutex::new(()),
             cfg,
             rate: RateLimiter::default(),
@@ -61,14 +78,32 @@ impl Mail {
         }
     }
 
-    /// Rebuilds the book if the journal moved; returns the logins whose cached sign-in must go.
+    /// Rebuilds the book if the journal moved or the school's mail domain changed; returns the
+    /// logins whose cached sign-in must go. A new mail domain also makes a request for the
+    /// configuration owed ([`Mail::ask_for_config`]).
     pub fn refresh(&self) -> anyhow::Result<Vec<String>> {
         let _one = self.rebuilding.lock().unwrap_or_else(|p| p.into_inner());
         let old = self.book();
-        if self.store.journal_head()? == old.journal_seq {
+        let domain = self.store.school()?.mail_domain;
+        let same_domain = domain == *self.domain.lock().unwrap_or_else(|p| p.into_inner());
+        if same_domain && self.store.journal_head()? == old.journal_seq {
             return Ok(Vec::new());
         }
         let dir = self.store.mail_directory()?;
+        {
+            let mut known = self.domain.lock().unwrap_or_else(|p| p.into_inner());
+            if dir.domain != *known {
+                log::info!(
+                    "the school's mail domain is now '{}' (it was '{}')",
+                    dir.domain,
+                    known
+                );
+                if !dir.domain.is_empty() {
+                    self.config_owed.store(true, Ordering::SeqCst);
+                }
+                known.clone_from(&dir.domain);
+            }
+        }
         let new = Arc::new(Book::build(&dir, &self.cfg.extra_domains));
         let changed = new
             .changed_accounts(&old)
@@ -87,6 +122,46 @@ impl Mail {
         }
         Ok(changed)
     }
+
+    /// Leaves the request for Postfix's and Dovecot's configuration if [`Mail::refresh`] saw a
+    /// new mail domain: after the first-run setup, mail works without a restart. The request
+    /// carries nothing (root's helper reads the directory itself); a failure is logged once
+    /// with what the admin can do instead.
+    pub fn ask_for_config(&self) {
+        if !self.config_owed.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let Some(path) = &self.config_request else {
+            return;
+        };
+        match leave_request(path) {
+            Ok(()) => log::info!(
+                "asked for Postfix's and Dovecot's configuration to be written ({})",
+                path.display()
+            ),
+            Err(e) => log::error!(
+                "cannot ask for the mail configuration to be written ({}): {e}; Postfix and Dovecot keep their previous one until: systemctl start schola-mail-config",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// Where schola-mail asks root's helper (`schola-mail-config.path` starts
+/// `schola-mail-config.service`) to write Postfix's and Dovecot's configuration again.
+pub fn config_request_path(cfg: &Config) -> PathBuf {
+    cfg.paths.state_dir.join("mail-request").join("config")
+}
+
+fn leave_request(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    std::fs::write(path, "config\n")
 }
 
 /// What a lookup that found nothing is answered from: the book after catching up with the
@@ -183,6 +258,7 @@ pub fn run(cfg: &Config, ready: impl FnOnce(&Sockets)) -> anyhow::Result<()> {
         let store = Store::open_current(&cfg.database_path(), Arc::new(schola_core::SystemClock))
             .context("cannot open the database")?;
         let mut mail = Mail::new(store, cfg.mail.clone())?;
+        mail.config_request = Some(config_request_path(cfg));
         let secret = cfg.mail_webmail_secret();
         mail.master = Some(
             crate::auth::MasterSecret::load_or_create(&secret).with_context(|| {
@@ -242,7 +318,12 @@ pub fn serve(mail: Arc<Mail>, sockets: &Sockets) -> anyhow::Result<Guard> {
                 Ok(Ok(_)) => {}
             }
             let m2 = m.clone();
-            match tokio::task::spawn_blocking(move || m2.refresh()).await {
+            let refreshed = tokio::task::spawn_blocking(move || {
+                let changed = m2.refresh();
+                m2.ask_for_config();
+                changed
+            });
+            match refreshed.await {
                 Ok(Ok(changed)) if !changed.is_empty() => {
                     flush_auth_cache(&m.cfg.dovecot_config, &changed).await;
                 }
@@ -347,5 +428,57 @@ async fn shutdown_signal() {
             }
         }
         _ => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use schola_core::audit::Actor;
+    use schola_core::directory::School;
+
+    fn set_domain(store: &Store, domain: &str) {
+        let school = School {
+            name: "Lindenschule".into(),
+            mail_domain: domain.into(),
+            default_language: None,
+        };
+        store.set_school(&Actor::cli(), &school).unwrap();
+    }
+
+    #[test]
+    fn a_new_mail_domain_asks_for_the_configuration_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&tmp.path().join("schola.db")).unwrap();
+        let mut mail = Mail::new(store.clone(), MailConfig::default()).unwrap();
+        let request = tmp.path().join("mail-request/config");
+        mail.config_request = Some(request.clone());
+        let step = |mail: &Mail| {
+            mail.refresh().unwrap();
+            mail.ask_for_config();
+        };
+
+        // before the setup: no domain, nothing to write
+        step(&mail);
+        assert!(!request.exists());
+
+        // the setup stores the domain; it is a setting, the journal does not move
+        let head = store.journal_head().unwrap();
+        set_domain(&store, "lindenschule.example");
+        assert_eq!(store.journal_head().unwrap(), head);
+        step(&mail);
+        assert!(request.exists(), "no request after the domain appeared");
+        assert_eq!(mail.book().domains, ["lindenschule.example"]);
+
+        // root's helper took it; nothing new, no new request
+        std::fs::remove_file(&request).unwrap();
+        step(&mail);
+        assert!(!request.exists(), "a request without a change");
+
+        // the admin changes the domain
+        set_domain(&store, "linden.schule.example");
+        step(&mail);
+        assert!(request.exists(), "no request after the domain changed");
+        assert_eq!(mail.book().domains, ["linden.schule.example"]);
     }
 }
