@@ -196,9 +196,9 @@ impl Restic {
         })
     }
 
-    /// Reads the repository's structure and a tenth of the data (`--read-data-subset=10%`
-    /// would be slow on a USB disk every night; the structure check finds missing and broken
-    /// files). Returns restic's report.
+    /// Checks the repository's structure: every index, snapshot and tree, and that every pack
+    /// they name is there (missing and broken files). It does not re-read all data
+    /// (`--read-data`), which would take hours on a USB disk. Returns restic's report.
     pub fn check(&self) -> Result<String> {
         self.ready()?;
         self.unlock()?;
