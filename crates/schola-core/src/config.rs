@@ -51,6 +51,7 @@ pub struct Config {
     pub import: Import,
     pub files: Files,
     pub mail: Mail,
+    pub backup: Backup,
     /// The file this configuration was read from (not a key).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -144,6 +145,7 @@ impl Default for Config {
             import: Import::default(),
             files: Files::default(),
             mail: Mail::default(),
+            backup: Backup::default(),
             source: None,
         }
     }
@@ -317,6 +319,36 @@ pub struct Mail {
     /// `[mail.ports]`: where Postfix and Dovecot listen. The portal's webmail reaches Dovecot's
     /// IMAP and Postfix's submission on 127.0.0.1 at these ports.
     pub ports: MailPorts,
+}
+
+/// `[backup]`: where `scholactl backup` writes (a restic repository) and what it keeps. Both
+/// the repository and the password file can also be given on the command line.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Backup {
+    /// A path (a USB disk or a mounted NAS share, e.g. `/media/backup/schola`) or an SFTP
+    /// target `sftp:user@host:/path`, passed to restic as it is.
+    pub repository: Option<String>,
+    /// The file holding the backup's passphrase (readable by root only). It must also be kept
+    /// off the machine: without it the backup cannot be read.
+    pub password_file: Option<PathBuf>,
+    /// Snapshots kept by `scholactl backup forget`: the last of each of this many days, weeks,
+    /// months.
+    pub keep_daily: u32,
+    pub keep_weekly: u32,
+    pub keep_monthly: u32,
+}
+
+impl Default for Backup {
+    fn default() -> Self {
+        Backup {
+            repository: None,
+            password_file: None,
+            keep_daily: 7,
+            keep_weekly: 4,
+            keep_monthly: 12,
+        }
+    }
 }
 
 /// `[mail.ports]`: the TCP ports of the five mail listeners.
@@ -694,6 +726,24 @@ impl Config {
                 ));
             }
         }
+        let b = &mut self.backup;
+        b.password_file = b.password_file.as_deref().map(abs);
+        if let Some(r) = &mut b.repository {
+            if r.trim().is_empty() {
+                return Err("backup.repository is empty: give a path such as \"/media/backup/schola\" or \"sftp:user@host:/path\"".into());
+            }
+            // a plain path is made absolute like every other path; `sftp:…` and other restic
+            // backends pass through as they are
+            if !r.contains(':') {
+                *r = abs(Path::new(r.as_str())).to_string_lossy().into_owned();
+            }
+        }
+        if b.keep_daily == 0 && b.keep_weekly == 0 && b.keep_monthly == 0 {
+            return Err(
+                "backup.keep_daily, keep_weekly and keep_monthly are all 0: forget would delete every backup"
+                    .into(),
+            );
+        }
         if let Some(l) = &mut self.import.ldap {
             l.ca_file = l.ca_file.as_deref().map(abs);
             l.bind_password_file = l.bind_password_file.as_deref().map(abs);
@@ -955,6 +1005,44 @@ mod tests {
         );
         let e = err("[mail.ports]\nsmpt = 25\n");
         assert!(e.contains("smpt"), "{e}");
+    }
+
+    #[test]
+    fn backup_section() {
+        let at = |text: &str| Config::from_str_at(Path::new("/etc/schola/schola.toml"), text);
+        let c = at("").unwrap();
+        assert_eq!(c.backup.repository, None);
+        assert_eq!(
+            (
+                c.backup.keep_daily,
+                c.backup.keep_weekly,
+                c.backup.keep_monthly
+            ),
+            (7, 4, 12)
+        );
+        let c = at("[backup]\nrepository = \"usb/schola\"\npassword_file = \"backup.pass\"\nkeep_daily = 14\n").unwrap();
+        assert_eq!(
+            c.backup.repository.as_deref(),
+            Some("/etc/schola/usb/schola")
+        );
+        assert_eq!(
+            c.backup.password_file,
+            Some(PathBuf::from("/etc/schola/backup.pass"))
+        );
+        assert_eq!(c.backup.keep_daily, 14);
+        let c = at("[backup]\nrepository = \"sftp:backup@nas:/srv/restic\"\n").unwrap();
+        assert_eq!(
+            c.backup.repository.as_deref(),
+            Some("sftp:backup@nas:/srv/restic"),
+            "an SFTP target passes through"
+        );
+        let err = |text: &str| at(text).unwrap_err().to_string();
+        let e = err("[backup]\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n");
+        assert!(e.contains("forget would delete every backup"), "{e}");
+        let e = err("[backup]\nrepository = \" \"\n");
+        assert!(e.contains("backup.repository is empty"), "{e}");
+        let e = err("[backup]\nrepo = \"/x\"\n");
+        assert!(e.contains("repo"), "{e}");
     }
 
     #[test]

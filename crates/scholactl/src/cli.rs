@@ -55,12 +55,92 @@ pub enum Command {
     /// Show the database's schema version, or bring it up to date (with a backup first)
     #[command(subcommand)]
     Db(DbCommand),
+    /// Back the school up with restic (encrypted, deduplicated, incremental) to a USB disk, a
+    /// mounted NAS share or an SFTP server; list, check and thin out the backups
+    #[command(subcommand)]
+    Backup(BackupCommand),
+    /// Restore a file, a folder or a mailbox from a backup
+    #[command(subcommand)]
+    Restore(RestoreCommand),
     /// Start a demo school with 650 made-up people on this computer
     Demo(DemoArgs),
     /// Write the manual pages (scholactl.8 and one per subcommand) into DIR; used when building
     /// packages
     #[command(hide = true)]
     GenerateMan { dir: PathBuf },
+}
+
+/// Where the backup is; both default to the `[backup]` section of the configuration.
+#[derive(Debug, Args, Clone)]
+pub struct RepoArgs {
+    /// The backup repository: a path (USB disk, mounted NAS share) or sftp:user@host:/path
+    /// [default: backup.repository in the configuration]
+    #[arg(long, value_name = "REPO")]
+    pub repo: Option<String>,
+    /// The file holding the backup's passphrase [default: backup.password_file]
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Create a new, empty backup repository (an existing one is refused)
+    Init(RepoArgs),
+    /// Back up the database, the configuration, the TLS material and secrets, the files, the
+    /// mail and Samba's passwords, as one snapshot
+    Run(RepoArgs),
+    /// List the backups (snapshots)
+    List(RepoArgs),
+    /// Check the repository's integrity
+    Check(RepoArgs),
+    /// Forget backups beyond the retention (by default the last of each of 7 days, 4 weeks
+    /// and 12 months) and free their space
+    Forget {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Days to keep [default: backup.keep_daily, 7]
+        #[arg(long)]
+        keep_daily: Option<u32>,
+        /// Weeks to keep [default: backup.keep_weekly, 4]
+        #[arg(long)]
+        keep_weekly: Option<u32>,
+        /// Months to keep [default: backup.keep_monthly, 12]
+        #[arg(long)]
+        keep_monthly: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RestoreCommand {
+    /// Restore one file or folder, by the path it had, into another folder (where it lands
+    /// under its full original path)
+    File {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// The backup: an id from 'scholactl backup list', or latest
+        #[arg(long, default_value = "latest")]
+        snapshot: String,
+        /// The file's or folder's original path, e.g. /srv/schola/home/anna.mueller/Documents
+        #[arg(long)]
+        path: PathBuf,
+        /// The folder to restore into
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore one person's mailbox: into place (deleted mails come back, newer ones stay), or
+    /// into another folder with --to
+    Mailbox {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[arg(long, default_value = "latest")]
+        snapshot: String,
+        /// The person's login
+        #[arg(long)]
+        login: String,
+        /// Restore into this folder instead of into place
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! `scholactl`, the Schola admin command line: parses the command, runs it through schola-core,
 //! and turns any failure into one line `error: …` on stderr and exit status 1.
 
+mod backup;
 mod check;
 mod cli;
 mod context;
@@ -76,6 +77,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Db(DbCommand::Status) => db::status(&ctx),
         Command::Db(DbCommand::Migrate) => db::migrate(&ctx),
         Command::Demo(args) => demo::run(&ctx, args),
+        Command::Backup(cmd) => backup::backup(&ctx, cmd),
+        Command::Restore(cmd) => backup::restore(&ctx, cmd),
         Command::Upgrade(args) => upgrade::run(&ctx, args),
         Command::Check(args) => return check::run(&ctx, args),
         Command::GenerateMan { dir } => write_man_pages(&dir),

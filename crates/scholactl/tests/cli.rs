@@ -1574,3 +1574,127 @@ fn root_imports_from_and_writes_letters_to_its_own_folder_while_the_database_sta
     }
     assert_eq!(std::fs::metadata(s.database()).unwrap().uid(), 65534);
 }
+
+/// `backup` and `restore` with the real restic (Debian's package), the repository and password
+/// file taken from `[backup]` of the configuration.
+#[test]
+fn backup_run_list_check_forget_and_restore_a_file() {
+    let found = Command::new("restic")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "this test needs restic: apt-get install restic (scripts/install-test-deps installs it)"
+    );
+    let s = School::new();
+    let root = s.dir.path().to_path_buf();
+    let mut config = std::fs::read_to_string(&s.config).unwrap();
+    config.push_str(
+        "[mail]\nvmail_dir = \"vmail\"\n\n[backup]\nrepository = \"usb/schola\"\npassword_file = \"backup.pass\"\n",
+    );
+    std::fs::write(&s.config, config).unwrap();
+    std::fs::write(root.join("backup.pass"), "a long school passphrase\n").unwrap();
+    std::fs::write(root.join("wrong.pass"), "not it\n").unwrap();
+    std::fs::create_dir_all(root.join("usb")).unwrap();
+    let doc = root.join("data/home/anna.berg/Documents/essay.txt");
+    std::fs::create_dir_all(doc.parent().unwrap()).unwrap();
+    std::fs::write(&doc, "Mein Sommer\n".repeat(1000)).unwrap();
+
+    let repo = root.join("usb/schola");
+    assert!(
+        s.ok(&["backup", "init"])
+            .contains("made the backup repository")
+    );
+    let e = s.fail(&["backup", "init"]);
+    assert!(e.contains("already holds a backup repository"), "{e}");
+
+    let run = s.json(&["backup", "run"]);
+    assert!(run["summary"]["files_new"].as_u64().unwrap() >= 2, "{run}");
+    assert!(run["summary"]["data_added"].as_u64().unwrap() > 0, "{run}");
+    assert!(
+        run["notes"].to_string().contains("Samba"),
+        "the missing Samba passdb is named: {run}"
+    );
+    let text = s.ok(&["backup", "run"]);
+    assert!(text.contains("added to the repository"), "{text}");
+    // nothing changed but the database copy, which every run takes anew
+    assert!(text.contains("files: 0 new, 1 changed"), "{text}");
+    let list = s.json(&["backup", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    assert!(s.ok(&["backup", "list"]).starts_with("id "));
+
+    std::fs::remove_file(&doc).unwrap();
+    let out = root.join("restored");
+    let restored = s.json(&[
+        "restore",
+        "file",
+        "--path",
+        doc.to_str().unwrap(),
+        "--to",
+        out.to_str().unwrap(),
+    ]);
+    let landed = PathBuf::from(restored["to"].as_str().unwrap());
+    assert_eq!(landed, out.join(doc.strip_prefix("/").unwrap()));
+    assert_eq!(
+        std::fs::read_to_string(&landed).unwrap(),
+        "Mein Sommer\n".repeat(1000)
+    );
+
+    assert!(s.ok(&["backup", "check"]).contains("is intact"));
+    let e = s.fail(&[
+        "backup",
+        "list",
+        "--password-file",
+        root.join("wrong.pass").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        e,
+        format!("error: the backup password is wrong for {}", repo.display())
+    );
+    let e = s.fail(&["backup", "run", "--repo", "/nonexistent-disk/schola"]);
+    assert_eq!(
+        e,
+        "error: the backup target /nonexistent-disk is not there: is the USB disk plugged in, or the NAS share mounted?"
+    );
+    let forget = s.json(&["backup", "forget"]);
+    assert_eq!(
+        forget["removed"], 1,
+        "two backups on one day: the older goes"
+    );
+
+    let other = School::new();
+    let e = other.fail(&["backup", "list"]);
+    assert!(e.contains("no backup repository: give --repo"), "{e}");
+}
+
+/// A backup disk that fills up half-way: the error names the disk, the earlier backup stays.
+#[test]
+fn a_full_backup_disk_is_named_and_the_earlier_backup_stays() {
+    let out = in_mount_namespace(
+        r#"set -eu
+d=$1; S=$2
+printf '%s[mail]\nvmail_dir = "vmail"\n[backup]\nrepository = "usb/schola"\npassword_file = "backup.pass"\n' "$FAST_CONFIG" > "$d/schola.toml"
+echo "a long passphrase" > "$d/backup.pass"
+mkdir -p "$d/usb" "$d/data/home/anna"
+mount -t tmpfs -o size=8m tmpfs "$d/usb"
+"$S" --config "$d/schola.toml" init --school-name Voll --mail-domain voll.example >/dev/null
+"$S" --config "$d/schola.toml" backup init >/dev/null
+echo "essay" > "$d/data/home/anna/essay.txt"
+"$S" --config "$d/schola.toml" backup run >/dev/null
+head -c 24M /dev/urandom > "$d/data/home/anna/video.mp4"
+if out=$("$S" --config "$d/schola.toml" backup run 2>&1); then echo "full=ran"; else echo "full=$out"; fi
+echo "repo=$d/usb/schola"
+echo "snapshots=$("$S" --config "$d/schola.toml" --json backup list | grep -c '"short_id"')"
+"#,
+    );
+    let repo = field(&out, "repo");
+    assert_eq!(
+        field(&out, "full"),
+        format!(
+            "error: the backup target {repo} is full (no space left on the disk): free space there or use a larger disk; the earlier backups are unharmed"
+        ),
+        "{out}"
+    );
+    assert_eq!(field(&out, "snapshots"), "1", "{out}");
+}

@@ -1,0 +1,439 @@
+//! The one integration-test binary of schola-backup: a school in a temporary directory (a store
+//! with people, files with a 20 MiB video, a Maildir) backed up with the real restic from
+//! Debian, changed, and restored, compared byte for byte.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::RngCore as _;
+use schola_backup::{Error, Layout, Restic, Retention, Target};
+use schola_core::audit::Actor;
+use schola_core::directory::NewPerson;
+use schola_core::login::LoginScheme;
+use schola_core::{Config, Store};
+
+const MIB: usize = 1024 * 1024;
+
+struct School {
+    dir: tempfile::TempDir,
+    cfg: Config,
+    store: Store,
+    layout: Layout,
+    anna_id: i64,
+}
+
+impl School {
+    fn new() -> School {
+        require_restic();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let config = root.join("schola.toml");
+        std::fs::write(
+            &config,
+            "profile = \"dev\"\n[mail]\nvmail_dir = \"vmail\"\n\
+             [auth.argon2]\nmemory_kib = 64\niterations = 1\nparallelism = 1\n",
+        )
+        .unwrap();
+        let cfg = Config::load(&config).unwrap();
+        let (store, _) = Store::open(&cfg.database_path()).unwrap();
+        let scheme = LoginScheme::parse(&cfg.directory.login_scheme).unwrap();
+        let mut ids = Vec::new();
+        for (login, given, family) in [
+            ("anna.mueller", "Anna", "Müller"),
+            ("ben.schulz", "Ben", "Schulz"),
+        ] {
+            let p = store
+                .create_person(
+                    &Actor::system("test"),
+                    NewPerson {
+                        login: Some(login.into()),
+                        given_name: given.into(),
+                        family_name: family.into(),
+                        ..Default::default()
+                    },
+                    &scheme,
+                )
+                .unwrap();
+            ids.push(p.id);
+        }
+        let state = &cfg.paths.state_dir;
+        write(
+            &state.join("tls/cert.pem"),
+            b"-----BEGIN CERTIFICATE-----\n",
+        );
+        write(&state.join("tls/key.pem"), b"-----BEGIN PRIVATE KEY-----\n");
+        write(&state.join("mail-webmail.secret"), b"s3cret\n");
+        let home = cfg.paths.data_dir.join("home/anna.mueller");
+        write(&home.join("Videos/school-play.mp4"), &random(20 * MIB));
+        for i in 0..40 {
+            write(
+                &home.join(format!("Documents/essay-{i:02}.txt")),
+                format!(
+                    "Essay {i}\n{}",
+                    "Lorem ipsum dolor sit amet. ".repeat(40 * i)
+                )
+                .as_bytes(),
+            );
+        }
+        write(
+            &cfg.paths.data_dir.join("groups/5a/worksheet.odt"),
+            &random(64 * 1024),
+        );
+        let mut layout = Layout::of(&cfg);
+        layout.samba_passdb = root.join("no-samba/passdb.tdb");
+        for (i, id) in ids.iter().enumerate() {
+            let maildir = layout.mailbox(*id).join("Maildir");
+            for sub in ["new", "tmp"] {
+                std::fs::create_dir_all(maildir.join(sub)).unwrap();
+            }
+            for n in 0..5 {
+                write(
+                    &maildir.join(format!("cur/17000000{n}.M{i}P1.schola:2,S")),
+                    format!("From: teacher@schule.example\nSubject: Homework {n}\n\nPage {n}\n")
+                        .as_bytes(),
+                );
+            }
+        }
+        write(&root.join("backup.pass"), b"correct horse battery staple\n");
+        write(&root.join("wrong.pass"), b"not the passphrase\n");
+        School {
+            anna_id: ids[0],
+            dir,
+            cfg,
+            store,
+            layout,
+        }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn restic_with(&self, repo: &Path, password_file: &str) -> Restic {
+        Restic::new(Target {
+            repo: repo.to_string_lossy().into_owned(),
+            password_file: self.root().join(password_file),
+        })
+        .with_cache_dir(self.root().join("cache"))
+    }
+
+    /// The repository on the "USB disk" `<root>/usb`.
+    fn restic(&self) -> Restic {
+        std::fs::create_dir_all(self.root().join("usb")).unwrap();
+        self.restic_with(&self.root().join("usb/schola"), "backup.pass")
+    }
+
+    fn home(&self) -> PathBuf {
+        self.cfg.paths.data_dir.join("home/anna.mueller")
+    }
+}
+
+fn require_restic() {
+    let found = std::process::Command::new("restic")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "these tests need restic, the backup program: apt-get install restic \
+         (scripts/install-test-deps installs it)"
+    );
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn random(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::rng().fill_bytes(&mut v);
+    v
+}
+
+/// Every file below `dir`, relative, with its bytes.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn back_up_change_one_percent_and_restore_file_folder_and_mailbox() {
+    let s = School::new();
+    let restic = s.restic();
+    restic.init().unwrap();
+    let e = restic.init().unwrap_err();
+    assert!(matches!(e, Error::RepoExists { .. }), "{e}");
+    assert!(e.to_string().contains("already holds a backup"), "{e}");
+
+    let first = schola_backup::back_up(&restic, &s.store, &s.layout).unwrap();
+    assert!(
+        first.notes.iter().any(|n| n.contains("Samba")),
+        "{:?}",
+        first.notes
+    );
+    assert!(
+        !s.layout.staged_database().exists(),
+        "the database copy is removed after the run"
+    );
+
+    // change 1 % of the data: 200 KiB in the middle of the 20 MiB video, one new essay
+    let video = s.home().join("Videos/school-play.mp4");
+    let mut bytes = std::fs::read(&video).unwrap();
+    bytes[10 * MIB..10 * MIB + 200 * 1024].copy_from_slice(&random(200 * 1024));
+    std::fs::write(&video, &bytes).unwrap();
+    write(
+        &s.home().join("Documents/new.txt"),
+        b"written after the first backup\n",
+    );
+    let second = schola_backup::back_up(&restic, &s.store, &s.layout).unwrap();
+    println!(
+        "first backup: {} bytes added of {} processed, {} files new, {:.2} s",
+        first.summary.data_added,
+        first.summary.total_bytes_processed,
+        first.summary.files_new,
+        first.duration_secs
+    );
+    println!(
+        "after changing 1 %: {} bytes added ({:.1} % of the first) of {} processed, {} new, {} changed, {:.2} s",
+        second.summary.data_added,
+        100.0 * second.summary.data_added as f64 / first.summary.data_added as f64,
+        second.summary.total_bytes_processed,
+        second.summary.files_new,
+        second.summary.files_changed,
+        second.duration_secs
+    );
+    assert!(first.summary.data_added > 20 * MIB as u64);
+    // restic cuts files into content-defined chunks of about 1 MiB (512 KiB to 8 MiB), so a
+    // change inside a file costs the chunks it touches: 200 KiB changed here write one or two
+    // chunks, not the 20 MiB video again
+    assert!(
+        second.summary.data_added < first.summary.data_added / 4,
+        "the second run added {} bytes, the first {}",
+        second.summary.data_added,
+        first.summary.data_added
+    );
+    assert_eq!(second.summary.files_new, 1);
+    assert!(second.summary.files_changed >= 1);
+    let snaps = restic.snapshots().unwrap();
+    assert_eq!(snaps.len(), 2);
+    assert!(snaps[1].tags.iter().any(|t| t == "schola"), "{snaps:?}");
+
+    // the state as backed up the second time, then damage it
+    let docs = s.home().join("Documents");
+    let docs_then = tree(&docs);
+    let mailbox = s.layout.mailbox(s.anna_id);
+    let mail_then = tree(&mailbox);
+    std::fs::write(&video, b"overwritten by mistake").unwrap();
+    std::fs::remove_dir_all(&docs).unwrap();
+    let cur = mailbox.join("Maildir/cur");
+    let first_mail = std::fs::read_dir(&cur)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::remove_file(&first_mail).unwrap();
+    std::fs::write(
+        cur.join("arrived-later:2,"),
+        b"a mail that came after the backup\n",
+    )
+    .unwrap();
+
+    // one file, into a separate folder
+    let out = s.root().join("restored");
+    let landed = schola_backup::restore_path(&restic, "latest", &video, &out).unwrap();
+    assert_eq!(
+        std::fs::read(&landed).unwrap(),
+        bytes,
+        "the video, byte for byte"
+    );
+    // one folder, from the snapshot named by its id
+    let landed = schola_backup::restore_path(&restic, &snaps[1].short_id, &docs, &out).unwrap();
+    assert_eq!(tree(&landed), docs_then);
+    // the first snapshot has the video as it was before the change
+    let old = s.root().join("restored-old");
+    let landed = schola_backup::restore_path(&restic, &snaps[0].id, &video, &old).unwrap();
+    assert_ne!(std::fs::read(&landed).unwrap(), bytes);
+    assert_eq!(std::fs::read(&landed).unwrap().len(), 20 * MIB);
+    // a path that was never backed up
+    let e =
+        schola_backup::restore_path(&restic, "latest", &s.home().join("nope"), &out).unwrap_err();
+    assert!(matches!(e, Error::NotInSnapshot { .. }), "{e}");
+
+    // one mailbox into place: the deleted mail is back, the later one stays
+    let landed = schola_backup::restore_mailbox(
+        &restic,
+        &s.store,
+        &s.layout,
+        "anna.mueller",
+        "latest",
+        None,
+    )
+    .unwrap();
+    assert_eq!(landed, mailbox);
+    let mut mail_now = tree(&mailbox);
+    let later = mail_now
+        .iter()
+        .position(|(p, _)| p.ends_with("arrived-later:2,"))
+        .unwrap();
+    mail_now.remove(later);
+    assert_eq!(mail_now, mail_then);
+    let e = schola_backup::restore_mailbox(&restic, &s.store, &s.layout, "nobody", "latest", None)
+        .unwrap_err();
+    assert_eq!(e.to_string(), "no person has the login 'nobody'");
+
+    // the database copy in the backup opens and holds the people
+    let db =
+        schola_backup::restore_path(&restic, "latest", &s.layout.staged_database(), &out).unwrap();
+    let restored = Store::open_current(&db, Arc::new(schola_core::SystemClock)).unwrap();
+    assert!(restored.person_by_login("ben.schulz").unwrap().is_some());
+    // and so do the configuration, the certificate and the secret
+    for p in [
+        s.cfg.source.clone().unwrap(),
+        s.cfg.paths.state_dir.join("tls/key.pem"),
+        s.cfg.mail_webmail_secret(),
+    ] {
+        let landed = schola_backup::restore_path(&restic, "latest", &p, &out).unwrap();
+        assert_eq!(std::fs::read(landed).unwrap(), std::fs::read(&p).unwrap());
+    }
+    // but not the live database, whose copy stands in for it
+    let e =
+        schola_backup::restore_path(&restic, "latest", &s.cfg.database_path(), &out).unwrap_err();
+    assert!(matches!(e, Error::NotInSnapshot { .. }), "{e}");
+
+    // two snapshots on one day: "the last of each day" keeps the newer one
+    let f = restic.forget(Retention::default()).unwrap();
+    assert_eq!((f.kept, f.removed), (1, 1));
+    assert_eq!(restic.snapshots().unwrap()[0].id, snaps[1].id);
+    restic.check().unwrap();
+}
+
+#[test]
+fn wrong_password_missing_disk_and_missing_restic_are_named() {
+    let s = School::new();
+    let restic = s.restic();
+    restic.init().unwrap();
+    let repo = s.root().join("usb/schola");
+    let wrong = s.restic_with(&repo, "wrong.pass");
+    let e = wrong.snapshots().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("the backup password is wrong for {}", repo.display())
+    );
+    let e = schola_backup::back_up(&wrong, &s.store, &s.layout).unwrap_err();
+    assert!(matches!(e, Error::WrongPassword { .. }), "{e}");
+
+    let unplugged = s.restic_with(&s.root().join("media/usb-disk/schola"), "backup.pass");
+    let e = schola_backup::back_up(&unplugged, &s.store, &s.layout).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "the backup target {} is not there: is the USB disk plugged in, or the NAS share mounted?",
+            s.root().join("media").display()
+        )
+    );
+    let e = unplugged.init().unwrap_err();
+    assert!(matches!(e, Error::TargetMissing { .. }), "{e}");
+
+    let e = s
+        .restic_with(&repo, "no-such.pass")
+        .snapshots()
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("cannot read the backup password file"),
+        "{e}"
+    );
+
+    let e = restic
+        .clone()
+        .with_binary("/nonexistent/restic")
+        .snapshots()
+        .unwrap_err();
+    assert!(e.to_string().contains("apt-get install restic"), "{e}");
+}
+
+#[test]
+fn killed_backup_leaves_earlier_snapshots_usable_and_the_next_run_completes() {
+    let s = School::new();
+    let restic = s.restic();
+    restic.init().unwrap();
+    let first = schola_backup::back_up(&restic, &s.store, &s.layout).unwrap();
+
+    // enough new data that restic is still writing when it is killed
+    let big = s.cfg.paths.data_dir.join("groups/film-club/raw.mov");
+    let big_bytes = random(128 * MIB);
+    write(&big, &big_bytes);
+    let data = s.root().join("usb/schola/data");
+    let packs = |d: &Path| -> usize {
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| std::fs::read_dir(e.unwrap().path()).unwrap().count())
+            .sum()
+    };
+    let before = packs(&data);
+    let (running, _) = schola_backup::start(&restic, &s.store, &s.layout).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while packs(&data) < before + 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(running.pid() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let e = running.wait().unwrap_err();
+    assert!(matches!(e, Error::Killed), "{e}");
+    assert!(
+        e.to_string().contains("earlier backups are unharmed"),
+        "{e}"
+    );
+    let locks = std::fs::read_dir(s.root().join("usb/schola/locks"))
+        .unwrap()
+        .count();
+    println!(
+        "killed midway: {} packs written, {locks} stale lock(s) left",
+        packs(&data) - before
+    );
+    assert_eq!(locks, 1, "the killed run leaves its lock behind");
+
+    // the earlier snapshot is intact, and check (which needs the repository to itself) passes
+    let snaps = restic.snapshots().unwrap();
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snaps[0].short_id, first.summary.snapshot_id);
+    restic.check().unwrap();
+
+    // the next run completes; what the killed run had written is reused
+    let next = schola_backup::back_up(&restic, &s.store, &s.layout).unwrap();
+    println!(
+        "next run: {} bytes added, {:.2} s",
+        next.summary.data_added, next.duration_secs
+    );
+    assert_eq!(restic.snapshots().unwrap().len(), 2);
+    restic.check().unwrap();
+    let out = s.root().join("restored");
+    let landed = schola_backup::restore_path(&restic, "latest", &big, &out).unwrap();
+    assert!(std::fs::read(&landed).unwrap() == big_bytes);
+    let video = s.home().join("Videos/school-play.mp4");
+    let landed = schola_backup::restore_path(&restic, &snaps[0].id, &video, &out).unwrap();
+    assert!(std::fs::read(&landed).unwrap() == std::fs::read(&video).unwrap());
+}
