@@ -156,8 +156,5 @@ pub fn save(store: &Store, check: &Check, trigger: &str) -> schola_core::Result<
 /// The certificate the web server serves: the configured one, else the generated or uploaded
 /// one in the state directory (as schola-web's `tls::pair_paths`).
 fn cert_path(cfg: &Config) -> std::path::PathBuf {
-    match (&cfg.web.tls_cert, &cfg.web.tls_key) {
-        (Some(c), Some(_)) => c.clone(),
-        _ => cfg.tls_dir().join("cert.pem"),
-    }
+    cfg.tls_pair().0
 }

@@ -870,6 +870,18 @@ impl Config {
         self.paths.state_dir.join("tls")
     }
 
+    /// The certificate and key schola-web serves (and Postfix and Dovecot with it): the pair
+    /// `[web] tls_cert`/`tls_key` names, else the generated or uploaded one in `tls_dir()`.
+    pub fn tls_pair(&self) -> (PathBuf, PathBuf) {
+        match (&self.web.tls_cert, &self.web.tls_key) {
+            (Some(c), Some(k)) => (c.clone(), k.clone()),
+            _ => (
+                self.tls_dir().join("cert.pem"),
+                self.tls_dir().join("key.pem"),
+            ),
+        }
+    }
+
     pub fn cores() -> usize {
         std::thread::available_parallelism()
             .map(|n| n.get())

@@ -165,6 +165,8 @@ pub fn setup_for(cfg: &Config, hostname: &str, domain: &str) -> Result<Setup> {
         .flatten()
         .map(|u| u.name)
         .unwrap_or_else(|| "root".into());
+    // the certificate schola-web serves (see `render-config`)
+    let (tls_cert, tls_key) = cfg.tls_pair();
     Ok(Setup {
         hostname: hostname.to_string(),
         domain: domain.to_string(),
@@ -180,17 +182,8 @@ pub fn setup_for(cfg: &Config, hostname: &str, domain: &str) -> Result<Setup> {
         dovecot_state_dir: Some(d.join("dovecot-state")),
         dovecot_log: Some(d.join("dovecot.log")),
         instance_name: "schola-local".into(),
-        // the certificate schola-web serves (see `render-config`)
-        tls_cert: cfg
-            .web
-            .tls_cert
-            .clone()
-            .unwrap_or_else(|| cfg.tls_dir().join("cert.pem")),
-        tls_key: cfg
-            .web
-            .tls_key
-            .clone()
-            .unwrap_or_else(|| cfg.tls_dir().join("key.pem")),
+        tls_cert,
+        tls_key,
         socketmap_socket: cfg.mail_socketmap_socket(),
         policy_socket: cfg.mail_policy_socket(),
         auth_socket: cfg.mail_auth_socket(),

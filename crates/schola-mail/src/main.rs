@@ -202,6 +202,8 @@ fn render_config(
         })?
         .uid
         .as_raw();
+    // the certificate schola-web serves (the admin's, or the one made on first start)
+    let (tls_cert, tls_key) = cfg.tls_pair();
     let setup = Setup {
         hostname,
         domain,
@@ -216,17 +218,8 @@ fn render_config(
         dovecot_state_dir: None,
         dovecot_log: None,
         instance_name: "dovecot".into(),
-        // the certificate schola-web serves (the admin's, or the one made on first start)
-        tls_cert: cfg
-            .web
-            .tls_cert
-            .clone()
-            .unwrap_or_else(|| cfg.tls_dir().join("cert.pem")),
-        tls_key: cfg
-            .web
-            .tls_key
-            .clone()
-            .unwrap_or_else(|| cfg.tls_dir().join("key.pem")),
+        tls_cert,
+        tls_key,
         socketmap_socket: cfg.mail_socketmap_socket(),
         policy_socket: cfg.mail_policy_socket(),
         auth_socket: cfg.mail_auth_socket(),

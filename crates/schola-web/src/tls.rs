@@ -71,13 +71,9 @@ impl ResolvesServerCert for CertResolver {
 /// The certificate and key files and whether the config file names them (then they are the
 /// admin's to manage there, and uploads are refused).
 pub fn pair_paths(cfg: &schola_core::Config) -> (PathBuf, PathBuf, bool) {
-    match (&cfg.web.tls_cert, &cfg.web.tls_key) {
-        (Some(c), Some(k)) => (c.clone(), k.clone(), true),
-        _ => {
-            let dir = cfg.tls_dir();
-            (dir.join("cert.pem"), dir.join("key.pem"), false)
-        }
-    }
+    let (cert, key) = cfg.tls_pair();
+    let configured = cfg.web.tls_cert.is_some() && cfg.web.tls_key.is_some();
+    (cert, key, configured)
 }
 
 /// Loads the configured certificate, or the generated or uploaded one, generating one if there

@@ -8,11 +8,10 @@
 //! may create the database's owner, so the daemons can still open them.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use schola_backup::{Layout, Restic, Retention, Target};
-use schola_core::{Config, Store};
+use schola_core::Config;
 use serde_json::json;
 
 use crate::cli::{BackupCommand, RepoArgs, RestoreCommand};
@@ -37,7 +36,7 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<()> {
         }
         BackupCommand::Run(repo) => {
             let restic = restic(&cfg, &repo)?;
-            let store = open_store(&cfg)?;
+            let store = crate::context::open_existing_store(&cfg)?;
             let report = schola_backup::back_up(&restic, &store, &Layout::of(&cfg))?;
             if ctx.json {
                 return output::print_json(&report);
@@ -146,7 +145,7 @@ pub fn restore(ctx: &Ctx, cmd: RestoreCommand) -> Result<()> {
             to,
         } => {
             let restic = restic(&cfg, &repo)?;
-            let store = open_store(&cfg)?;
+            let store = crate::context::open_existing_store(&cfg)?;
             let landed = schola_backup::restore_mailbox(
                 &restic,
                 &store,
@@ -201,20 +200,6 @@ fn restic(cfg: &Config, args: &RepoArgs) -> Result<Restic> {
         repo,
         password_file,
     }))
-}
-
-/// The store, opened as the running user (see the module comment).
-fn open_store(cfg: &Config) -> Result<Store> {
-    let db = cfg.database_path();
-    if !db.exists() {
-        bail!(
-            "there is no database at {}; set the school up first with 'scholactl init' \
-             (or give the right configuration with --config)",
-            db.display()
-        );
-    }
-    Store::open_current(&db, Arc::new(schola_core::SystemClock))
-        .with_context(|| format!("cannot open the database {}", db.display()))
 }
 
 /// Bytes in binary units: "512 B", "3.4 MiB".

@@ -28,20 +28,26 @@ impl Ctx {
     /// exactly this version's schema is used: an older one needs `scholactl db migrate` (which the
     /// package runs on upgrade), one from a newer Schola is refused.
     pub fn store(&self, cfg: &Config) -> Result<Store> {
-        let db = cfg.database_path();
-        if !db.exists() {
-            bail!(
-                "there is no database at {}; set the school up first with 'scholactl init' \
-                 (or give the right configuration with --config)",
-                db.display()
-            );
+        if cfg.database_path().exists() {
+            become_state_owner(cfg)?;
         }
-        become_state_owner(cfg)?;
-        Ok(Store::open_current(
-            &db,
-            std::sync::Arc::new(schola_core::SystemClock),
-        )?)
+        open_existing_store(cfg)
     }
+}
+
+/// Opens the school's database as the running user, which `init` (or `demo`) must have made.
+/// Only `backup` calls this directly: it stays root to read what the schola user cannot.
+pub fn open_existing_store(cfg: &Config) -> Result<Store> {
+    let db = cfg.database_path();
+    if !db.exists() {
+        bail!(
+            "there is no database at {}; set the school up first with 'scholactl init' \
+             (or give the right configuration with --config)",
+            db.display()
+        );
+    }
+    Store::open_current(&db, std::sync::Arc::new(schola_core::SystemClock))
+        .with_context(|| format!("cannot open the database {}", db.display()))
 }
 
 pub fn load_config(path: &std::path::Path) -> Result<Config> {
