@@ -227,9 +227,10 @@ impl Imap {
         }
     }
 
-    /// Every folder, INBOX first, then the special ones, then the rest by name, with the
-    /// number of unread messages.
-    pub async fn folders(&mut self) -> Result<Vec<Folder>, MailError> {
+    /// Every folder, INBOX first, then the special ones, then the rest by name; with the
+    /// number of unread messages when `unread` (one STATUS per folder, so only the folder list
+    /// asks for it; `unseen` is 0 otherwise).
+    pub async fn folders(&mut self, unread: bool) -> Result<Vec<Folder>, MailError> {
         let names: Vec<(String, Special)> = step(async {
             let list = self.s.list(Some(""), Some("*")).await?;
             let names: Vec<async_imap::types::Name> = list.try_collect().await?;
@@ -259,10 +260,14 @@ impl Imap {
         .await?;
         let mut out = Vec::with_capacity(names.len());
         for (name, special) in names {
-            let unseen = step(self.s.status(&name, "(UNSEEN)"))
-                .await?
-                .unseen
-                .unwrap_or(0);
+            let unseen = if unread {
+                step(self.s.status(&name, "(UNSEEN)"))
+                    .await?
+                    .unseen
+                    .unwrap_or(0)
+            } else {
+                0
+            };
             out.push(Folder {
                 name,
                 special,

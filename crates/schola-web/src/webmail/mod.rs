@@ -255,7 +255,7 @@ async fn list(req: HttpRequest, state: Data, q: web::Query<ListQuery>) -> PageRe
             .map(str::to_string);
     let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
     let result = async {
-        let folders = imap.folders().await?;
+        let folders = imap.folders(true).await?;
         let listed = imap
             .page(&folder, search.as_deref(), page - 1, PER_PAGE)
             .await?;
@@ -394,7 +394,7 @@ async fn read(req: HttpRequest, state: Data, q: web::Query<MessageQuery>) -> Pag
     let q = q.into_inner();
     let result = async {
         let raw = imap.message(&q.folder, q.uid).await?;
-        let folders = imap.folders().await?;
+        let folders = imap.folders(false).await?;
         Ok::<_, MailError>((raw, folders))
     }
     .await;
@@ -896,7 +896,7 @@ async fn send_mail(req: HttpRequest, state: Data, payload: web::Payload) -> Page
     }
     tracing::info!(login = %s.person.login, attachments = draft.attachments.len(), "webmail: message sent");
     // the copy in Sent; the message is out either way, so a failure here is only logged
-    if let Ok(folders) = imap.folders().await
+    if let Ok(folders) = imap.folders(false).await
         && let Some(sent) = folders.iter().find(|f| f.special == Special::Sent)
         && let Err(e) = imap.append(&sent.name, &message.formatted()).await
     {
@@ -942,7 +942,7 @@ async fn act(req: HttpRequest, state: Data, form: web::Form<ActForm>) -> PageRes
         Err(resp) => return Ok(resp),
     };
     let result = async {
-        let folders = imap.folders().await?;
+        let folders = imap.folders(false).await?;
         let special = |f: &str| folders.iter().find(|x| x.name == f).map(|x| x.special);
         match f.action.as_str() {
             "move" if special(&f.to).is_some() => {
