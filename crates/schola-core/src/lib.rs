@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod audit_search;
+pub mod backups;
 pub mod capacity_request;
 pub mod clock;
 pub mod config;
