@@ -84,6 +84,20 @@ pub fn run(
         services: Some(schola_core::services::probe(SERVICES_TIMEOUT)),
         cert_pem: std::fs::read(cert_path(cfg)).ok(),
         mail_queue: None,
+        backup: cfg.backup.repository.as_ref().map(|_| {
+            use schola_core::backups::{BackupPaths, Failure, Status};
+            // a damaged status file is reported as the backup's failure
+            BackupPaths::from_config(cfg)
+                .read_status()
+                .unwrap_or_else(|e| Status {
+                    last_failure: Some(Failure {
+                        time: now,
+                        message: e.to_string(),
+                        target_missing: false,
+                    }),
+                    ..Status::default()
+                })
+        }),
     };
     let health = health::checks(&machine, &ctx);
     let bounds = model::school_bounds(&machine, &profile);

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use schola_core::backups;
 use schola_core::load_history::LoadMinute;
 use schola_core::services::{self, Health};
 
@@ -20,7 +21,7 @@ use crate::{Action, Level, Quantity, Unit};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealthCheck {
     /// Stable key for translations (`capacity-health-<key>`): `disk-free`, `memory`, `swap`,
-    /// `oom-kills`, `mail-queue`, `certificate`, `services`, `limits-hit`.
+    /// `oom-kills`, `mail-queue`, `certificate`, `services`, `limits-hit`, `backup`.
     pub key: String,
     pub level: Level,
     /// What was seen (e.g. 93 % used), when there is a number.
@@ -73,10 +74,13 @@ pub struct HealthContext {
     pub cert_pem: Option<Vec<u8>>,
     /// Mails in Postfix's queue (`None`: mail is not switched on).
     pub mail_queue: Option<usize>,
+    /// The backup: `None` when no backup is set up (`[backup] repository`), else what the
+    /// backup helper last wrote.
+    pub backup: Option<backups::Status>,
 }
 
 /// Every health check, in a fixed order: `disk-free` per filesystem, `memory`, `swap`,
-/// `oom-kills`, `mail-queue`, `certificate`, `services`, `limits-hit`.
+/// `oom-kills`, `mail-queue`, `certificate`, `services`, `limits-hit`, `backup`.
 pub fn checks(machine: &Machine, ctx: &HealthContext) -> Vec<HealthCheck> {
     let mut out: Vec<HealthCheck> = machine.filesystems.iter().map(disk_free).collect();
     out.push(memory(machine));
@@ -86,6 +90,7 @@ pub fn checks(machine: &Machine, ctx: &HealthContext) -> Vec<HealthCheck> {
     out.push(certificate(ctx.cert_pem.as_deref(), ctx.now));
     out.push(services_running(ctx.services.as_ref()));
     out.push(limits_hit(&ctx.recent_load, ctx.now));
+    out.push(backup(ctx.backup.as_ref(), ctx.now));
     out
 }
 
@@ -358,6 +363,134 @@ fn mail_queue(queue: Option<usize>) -> HealthCheck {
             what: "mail is not being delivered: see `postqueue -p` for why".into(),
         }),
     }
+}
+
+/// The backup: none set up is a WARN; the last run failed, the integrity check failed, or the
+/// last backup older than [`backups::STALE_AFTER_SECS`] (a missed night) a WARN; no backup for
+/// [`backups::MISSING_AFTER_SECS`] (counted from the first attempt when none ever succeeded) a
+/// FAIL.
+fn backup(status: Option<&backups::Status>, now: i64) -> HealthCheck {
+    let check = |level, value: Option<Quantity>, threshold, detail: String, what: Option<String>| {
+        HealthCheck {
+            key: "backup".into(),
+            level,
+            value,
+            threshold,
+            detail,
+            action: what.map(|what| Action::Investigate { what }),
+        }
+    };
+    let days = |secs: i64| Quantity::new(secs as f64 / 86_400.0, Unit::Days);
+    let Some(s) = status else {
+        return check(
+            Level::Warn,
+            None,
+            None,
+            "no backup is set up: a broken disk would lose the school's files, mail and accounts"
+                .into(),
+            Some(
+                "set up a backup to a USB disk, a NAS share or an SFTP server: see Backup in \
+                 the admin menu"
+                    .into(),
+            ),
+        );
+    };
+    let failing = s.failing();
+    let why = failing.map(|f| {
+        if f.target_missing {
+            format!("{} (it is tried again every hour)", f.message)
+        } else {
+            f.message.clone()
+        }
+    });
+    let Some(last) = &s.last_success else {
+        let since = s.first_attempt.map_or(0, |t| now - t);
+        if since > backups::MISSING_AFTER_SECS {
+            return check(
+                Level::Fail,
+                Some(days(since)),
+                Some(days(backups::MISSING_AFTER_SECS)),
+                format!(
+                    "no backup has succeeded in {} days: {}",
+                    number((since / 86_400) as f64),
+                    why.as_deref().unwrap_or("no backup has run")
+                ),
+                Some("make the backup work: see Backup in the admin menu".into()),
+            );
+        }
+        return match why {
+            Some(why) => check(
+                Level::Warn,
+                None,
+                None,
+                format!("the backup has not succeeded yet: {why}"),
+                Some("see Backup in the admin menu".into()),
+            ),
+            None => check(
+                Level::Warn,
+                None,
+                None,
+                "no backup has been made yet: the first runs tonight at 02:00".into(),
+                None,
+            ),
+        };
+    };
+    let age = now - last.time;
+    let when = utc_minute(last.time);
+    if age > backups::MISSING_AFTER_SECS {
+        return check(
+            Level::Fail,
+            Some(days(age)),
+            Some(days(backups::MISSING_AFTER_SECS)),
+            format!(
+                "the last backup is {} days old (of {when} UTC){}",
+                number((age / 86_400) as f64),
+                why.map(|w| format!(": {w}")).unwrap_or_default()
+            ),
+            Some("make the backup work: see Backup in the admin menu".into()),
+        );
+    }
+    if let Some(why) = why {
+        return check(
+            Level::Warn,
+            None,
+            None,
+            format!("the last backup failed: {why}; the one before is of {when} UTC"),
+            Some("see Backup in the admin menu".into()),
+        );
+    }
+    if age > backups::STALE_AFTER_SECS {
+        return check(
+            Level::Warn,
+            Some(days(age)),
+            Some(days(backups::STALE_AFTER_SECS)),
+            format!("the last backup is of {when} UTC: last night's did not run"),
+            Some("see whether schola-backup.timer is active: systemctl status schola-backup.timer".into()),
+        );
+    }
+    if let Some(c) = s.last_check.as_ref().filter(|c| !c.ok) {
+        return check(
+            Level::Warn,
+            None,
+            None,
+            format!(
+                "the backup's integrity check of {} UTC failed: {}",
+                utc_minute(c.time),
+                c.message
+            ),
+            Some("see Backup in the admin menu; 'scholactl backup check' says what is damaged".into()),
+        );
+    }
+    check(
+        Level::Ok,
+        None,
+        None,
+        format!(
+            "last backup {when} UTC, {} backups kept",
+            number(s.snapshots.len() as f64)
+        ),
+        None,
+    )
 }
 
 /// The first certificate's end of validity (Unix time).
@@ -1004,6 +1137,73 @@ mod tests {
     }
 
     #[test]
+    fn backup_edges() {
+        use schola_core::backups::{CheckResult, Failure, LastBackup, Status};
+        let now = 1_795_485_600 + 8 * 3600;
+        let ok = |time| LastBackup {
+            time,
+            snapshot: "a1b2c3d4".into(),
+            data_added: 1,
+            total_bytes: 1,
+            files_new: 0,
+            files_changed: 0,
+            duration_secs: 1.0,
+        };
+        let level = |s: Option<&Status>| backup(s, now).level;
+        assert_eq!(level(None), Level::Warn);
+        assert!(backup(None, now).detail.contains("no backup is set up"));
+        // set up, nothing run yet
+        let mut s = Status::default();
+        assert_eq!(level(Some(&s)), Level::Warn);
+        // last night's backup
+        s.first_attempt = Some(now - 30 * 86_400);
+        s.last_success = Some(ok(now - 6 * 3600));
+        assert_eq!(level(Some(&s)), Level::Ok);
+        // a failure after it
+        s.last_failure = Some(Failure {
+            time: now - 3600,
+            message: "the backup target /media/usb is not there".into(),
+            target_missing: true,
+        });
+        let c = backup(Some(&s), now);
+        assert_eq!(c.level, Level::Warn);
+        assert!(c.detail.contains("tried again every hour"), "{}", c.detail);
+        // missed one night: stale
+        s.last_failure = None;
+        s.last_success = Some(ok(now - 27 * 3600));
+        assert_eq!(level(Some(&s)), Level::Warn);
+        // just under three days is still a WARN, over it a FAIL
+        s.last_success = Some(ok(now - 3 * 86_400));
+        assert_eq!(level(Some(&s)), Level::Warn);
+        s.last_success = Some(ok(now - 3 * 86_400 - 1));
+        assert_eq!(level(Some(&s)), Level::Fail);
+        // never succeeded: WARN until three days after the first attempt
+        s.last_success = None;
+        s.first_attempt = Some(now - 86_400);
+        s.last_failure = Some(Failure {
+            time: now - 60,
+            message: "the backup password is wrong".into(),
+            target_missing: false,
+        });
+        assert_eq!(level(Some(&s)), Level::Warn);
+        s.first_attempt = Some(now - 4 * 86_400);
+        let c = backup(Some(&s), now);
+        assert_eq!(c.level, Level::Fail);
+        assert!(c.detail.contains("password is wrong"), "{}", c.detail);
+        // a failed integrity check
+        s.last_failure = None;
+        s.last_success = Some(ok(now - 3600));
+        s.last_check = Some(CheckResult {
+            time: now - 1800,
+            ok: false,
+            message: "pack 1234 is damaged".into(),
+        });
+        let c = backup(Some(&s), now);
+        assert_eq!(c.level, Level::Warn);
+        assert!(c.detail.contains("pack 1234"), "{}", c.detail);
+    }
+
+    #[test]
     fn checks_come_in_a_fixed_order() {
         let mut m = machine();
         m.filesystems.push(fs(1, 1));
@@ -1022,7 +1222,8 @@ mod tests {
                 "mail-queue",
                 "certificate",
                 "services",
-                "limits-hit"
+                "limits-hit",
+                "backup"
             ]
         );
     }
