@@ -89,6 +89,16 @@ pub struct Snapshot {
     pub paths: Vec<String>,
 }
 
+impl Snapshot {
+    /// When the snapshot was taken (Unix time), from restic's RFC 3339 time; `None` when restic
+    /// wrote something else.
+    pub fn unix_time(&self) -> Option<i64> {
+        time::OffsetDateTime::parse(&self.time, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(|t| t.unix_timestamp())
+    }
+}
+
 /// What `forget` removed and kept.
 #[derive(Debug, Clone, Serialize)]
 pub struct ForgetOutcome {
@@ -464,6 +474,27 @@ fn last_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snapshot_times_are_read_with_their_offset() {
+        let snap = |time: &str| Snapshot {
+            id: "a".into(),
+            short_id: "a".into(),
+            time: time.into(),
+            hostname: "h".into(),
+            tags: vec![],
+            paths: vec![],
+        };
+        assert_eq!(
+            snap("2026-11-24T03:00:00.123456789+01:00").unix_time(),
+            Some(1_795_485_600)
+        );
+        assert_eq!(
+            snap("2026-11-24T02:00:00Z").unix_time(),
+            Some(1_795_485_600)
+        );
+        assert_eq!(snap("yesterday").unix_time(), None);
+    }
 
     fn restic() -> Restic {
         Restic::new(Target {

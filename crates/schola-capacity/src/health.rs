@@ -370,16 +370,17 @@ fn mail_queue(queue: Option<usize>) -> HealthCheck {
 /// [`backups::MISSING_AFTER_SECS`] (counted from the first attempt when none ever succeeded) a
 /// FAIL.
 fn backup(status: Option<&backups::Status>, now: i64) -> HealthCheck {
-    let check = |level, value: Option<Quantity>, threshold, detail: String, what: Option<String>| {
-        HealthCheck {
-            key: "backup".into(),
-            level,
-            value,
-            threshold,
-            detail,
-            action: what.map(|what| Action::Investigate { what }),
-        }
-    };
+    let check =
+        |level, value: Option<Quantity>, threshold, detail: String, what: Option<String>| {
+            HealthCheck {
+                key: "backup".into(),
+                level,
+                value,
+                threshold,
+                detail,
+                action: what.map(|what| Action::Investigate { what }),
+            }
+        };
     let days = |secs: i64| Quantity::new(secs as f64 / 86_400.0, Unit::Days);
     let Some(s) = status else {
         return check(
@@ -465,7 +466,10 @@ fn backup(status: Option<&backups::Status>, now: i64) -> HealthCheck {
             Some(days(age)),
             Some(days(backups::STALE_AFTER_SECS)),
             format!("the last backup is of {when} UTC: last night's did not run"),
-            Some("see whether schola-backup.timer is active: systemctl status schola-backup.timer".into()),
+            Some(
+                "see whether schola-backup.timer is active: systemctl status schola-backup.timer"
+                    .into(),
+            ),
         );
     }
     if let Some(c) = s.last_check.as_ref().filter(|c| !c.ok) {
@@ -478,7 +482,10 @@ fn backup(status: Option<&backups::Status>, now: i64) -> HealthCheck {
                 utc_minute(c.time),
                 c.message
             ),
-            Some("see Backup in the admin menu; 'scholactl backup check' says what is damaged".into()),
+            Some(
+                "see Backup in the admin menu; 'scholactl backup check' says what is damaged"
+                    .into(),
+            ),
         );
     }
     check(

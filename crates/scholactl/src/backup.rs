@@ -122,6 +122,12 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<()> {
                 ))
             }
         }
+        // dispatched by main, for their own exit statuses
+        BackupCommand::Nightly { .. }
+        | BackupCommand::RunRequest
+        | BackupCommand::PreUpgrade { .. } => {
+            bail!("internal: dispatched by main")
+        }
     }
 }
 
@@ -203,7 +209,7 @@ fn restic(cfg: &Config, args: &RepoArgs) -> Result<Restic> {
 }
 
 /// Bytes in binary units: "512 B", "3.4 MiB".
-fn size(bytes: u64) -> String {
+pub(crate) fn size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if bytes < 1024 {
         return format!("{bytes} B");

@@ -108,6 +108,26 @@ pub enum BackupCommand {
         #[arg(long)]
         keep_monthly: Option<u32>,
     },
+    /// The nightly backup (schola-backup.timer): back up unless one succeeded in the last 20
+    /// hours, thin out by the retention, check the repository weekly, and record the result
+    /// for the admin UI; exits 75 when the target is not there (the service retries hourly)
+    Nightly {
+        /// Back up even when one succeeded in the last 20 hours
+        #[arg(long)]
+        force: bool,
+    },
+    /// Carry out the backup or restore the admin UI asked for (schola-backup-request.path)
+    RunRequest,
+    /// A local snapshot of the database and configuration before an upgrade (schola-common's
+    /// postinst), in <state_dir>/pre-upgrade/; kept until the next upgrade succeeds
+    PreUpgrade {
+        /// The version being upgraded from
+        #[arg(long, value_name = "VERSION")]
+        from: Option<String>,
+        /// After a successful upgrade: remove all snapshots but the newest
+        #[arg(long, conflicts_with = "from")]
+        prune: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 //! and turns any failure into one line `error: …` on stderr and exit status 1.
 
 mod backup;
+mod backup_helper;
 mod check;
 mod cli;
 mod context;
@@ -20,7 +21,9 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command, ConfigCommand, DbCommand, GroupCommand, UserCommand};
+use crate::cli::{
+    BackupCommand, Cli, Command, ConfigCommand, DbCommand, GroupCommand, UserCommand,
+};
 use crate::context::Ctx;
 
 fn main() -> ExitCode {
@@ -77,6 +80,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Db(DbCommand::Status) => db::status(&ctx),
         Command::Db(DbCommand::Migrate) => db::migrate(&ctx),
         Command::Demo(args) => demo::run(&ctx, args),
+        Command::Backup(BackupCommand::Nightly { force }) => {
+            return backup_helper::nightly(&ctx, force);
+        }
+        Command::Backup(BackupCommand::RunRequest) => return backup_helper::run_request(&ctx),
+        Command::Backup(BackupCommand::PreUpgrade { from, prune }) => {
+            backup_helper::pre_upgrade(&ctx, from, prune)
+        }
         Command::Backup(cmd) => backup::backup(&ctx, cmd),
         Command::Restore(cmd) => backup::restore(&ctx, cmd),
         Command::Upgrade(args) => upgrade::run(&ctx, args),

@@ -1698,3 +1698,205 @@ echo "snapshots=$("$S" --config "$d/schola.toml" --json backup list | grep -c '"
     );
     assert_eq!(field(&out, "snapshots"), "1", "{out}");
 }
+
+/// The nightly run and the admin UI's requests (what schola-backup.service and
+/// schola-backup-request.service run), with the real restic: a missing USB disk is recorded
+/// and exits 75 for the hourly retry, the capacity check reports the backup, a second run the
+/// same night does nothing, a restore request brings a deleted folder back into "Restored
+/// <date>", a forged request is refused, and the pre-upgrade snapshots are kept until the next.
+#[test]
+fn the_nightly_backup_records_its_result_and_carries_out_requests() {
+    use schola_core::backups::{BackupPaths, Request, Status};
+    let found = Command::new("restic")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "this test needs restic: apt-get install restic (scripts/install-test-deps installs it)"
+    );
+    let s = School::new();
+    let root = s.dir.path().to_path_buf();
+    let mut config = std::fs::read_to_string(&s.config).unwrap();
+    config.push_str("[backup]\nrepository = \"usb/schola\"\npassword_file = \"backup.pass\"\n");
+    std::fs::write(&s.config, config).unwrap();
+    std::fs::write(root.join("backup.pass"), "a long school passphrase\n").unwrap();
+    let paths = BackupPaths {
+        request_dir: root.join("state/backup-request"),
+        status_dir: root.join("backup-status"),
+    };
+    let status = || -> Status { paths.read_status().unwrap() };
+    let backup_health = || -> Value {
+        let out = s.run(&["--json", "check", "--quick"]);
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["health"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["key"] == "backup")
+            .cloned()
+            .unwrap_or_else(|| panic!("no backup health check: {json}"))
+    };
+
+    // the USB disk is not plugged in
+    let out = s.run(&["backup", "nightly"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert!(
+        stderr.contains("is not there: is the USB disk plugged in")
+            && stderr.contains("tried again in an hour"),
+        "{stderr}"
+    );
+    let st = status();
+    let failure = st.last_failure.clone().unwrap();
+    assert!(failure.target_missing, "{st:?}");
+    assert!(st.first_attempt.is_some() && st.last_success.is_none());
+    let h = backup_health();
+    assert_eq!(h["level"], "warn", "{h}");
+    assert!(
+        h["detail"]
+            .as_str()
+            .unwrap()
+            .contains("tried again every hour"),
+        "{h}"
+    );
+
+    // plugged in: the backup runs, with the weekly integrity check (the first ever is due)
+    std::fs::create_dir_all(root.join("usb")).unwrap();
+    s.ok(&["backup", "init"]);
+    let anna = s.json(&["user", "add", "--given", "Anna", "--family", "Berg"]);
+    let login = anna["login"].as_str().unwrap().to_string();
+    let home = root.join("data/home").join(&login);
+    let essay = home.join("Documents/Deutsch/essay.txt");
+    std::fs::create_dir_all(essay.parent().unwrap()).unwrap();
+    std::fs::write(&essay, "Mein Sommer\n".repeat(500)).unwrap();
+    let text = s.ok(&["backup", "nightly"]);
+    assert!(
+        text.contains("made:") && text.contains("integrity check passed"),
+        "{text}"
+    );
+    let st = status();
+    let last = st.last_success.clone().unwrap();
+    assert!(last.data_added > 0 && last.total_bytes >= 6000, "{last:?}");
+    assert_eq!(st.snapshots.len(), 1, "{st:?}");
+    assert!(st.last_check.as_ref().unwrap().ok);
+    assert!(st.failing().is_none(), "{st:?}");
+    let h = backup_health();
+    assert_eq!(h["level"], "ok", "{h}");
+
+    // the hourly retry after a success does nothing
+    assert!(s.ok(&["backup", "nightly"]).contains("nothing to do"));
+    assert_eq!(status().snapshots.len(), 1);
+
+    // the admin UI asks for a deleted folder back
+    std::fs::remove_dir_all(home.join("Documents")).unwrap();
+    paths
+        .write_request(&Request::RestoreFiles {
+            snapshot: "latest".into(),
+            login: login.clone(),
+            path: "/Documents/Deutsch".into(),
+        })
+        .unwrap();
+    let text = s.ok(&["backup", "run-request"]);
+    assert!(
+        text.contains(&format!("restored 'Documents/Deutsch' of {login}")),
+        "{text}"
+    );
+    let folder = schola_core::backups::restored_folder_name(status().snapshots[0].time);
+    assert!(text.contains(&folder), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(home.join(&folder).join("Documents/Deutsch/essay.txt")).unwrap(),
+        "Mein Sommer\n".repeat(500)
+    );
+    assert!(
+        !home.join("Documents").exists(),
+        "nothing is put back over the person's own files"
+    );
+    assert!(!paths.request().exists(), "the request was taken");
+    // the same again lands beside it, not over it
+    paths
+        .write_request(&Request::RestoreFiles {
+            snapshot: status().snapshots[0].short_id.clone(),
+            login: login.clone(),
+            path: String::new(),
+        })
+        .unwrap();
+    let text = s.ok(&["backup", "run-request"]);
+    assert!(text.contains("restored all files"), "{text}");
+    assert!(
+        home.join(format!("{folder} (2)/Documents/Deutsch/essay.txt"))
+            .is_file()
+    );
+
+    // a request written by hand, past the web server's checks, is refused and removed
+    std::fs::write(
+        paths.request(),
+        r#"{"action":"restore-files","snapshot":"latest","login":"x","path":"../../../etc"}"#,
+    )
+    .unwrap();
+    let e = s.fail(&["backup", "run-request"]);
+    assert!(e.contains("may not hold '.' or '..'"), "{e}");
+    assert!(!paths.request().exists());
+    let st = status();
+    assert_eq!(st.state, Some(schola_core::backups::RunState::Failed));
+    paths
+        .write_request(&Request::RestoreMailbox {
+            snapshot: "latest".into(),
+            login: "nobody.here".into(),
+        })
+        .unwrap();
+    let e = s.fail(&["backup", "run-request"]);
+    assert!(e.contains("nobody.here"), "{e}");
+
+    // "back up now" runs even though one succeeded tonight; the retention keeps the last of
+    // each day, so it replaces tonight's
+    let before = status().snapshots[0].id.clone();
+    paths.write_request(&Request::Run).unwrap();
+    let text = s.ok(&["backup", "run-request"]);
+    assert!(
+        text.contains("made:") && text.contains("1 old removed"),
+        "{text}"
+    );
+    let st = status();
+    assert_eq!(st.snapshots.len(), 1, "{st:?}");
+    assert_ne!(st.snapshots[0].id, before);
+    assert_eq!(s.json(&["backup", "list"])[0]["id"], st.snapshots[0].id);
+
+    // the snapshot before each upgrade is kept until the next upgrade succeeds
+    let pre = root.join("state/pre-upgrade");
+    s.ok(&["backup", "pre-upgrade", "--from", "0.1.0"]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    s.ok(&["backup", "pre-upgrade", "--from", "0.2.0"]);
+    let list = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&pre)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(list().len(), 2, "{:?}", list());
+    assert!(
+        s.ok(&["backup", "pre-upgrade", "--prune"])
+            .contains("removed 1 older")
+    );
+    let kept = list();
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].ends_with("-0.2.0"), "{kept:?}");
+    let snap = pre.join(&kept[0]);
+    assert!(snap.join("config/schola.toml").is_file());
+    let db = rusqlite::Connection::open(snap.join("schola.db")).unwrap();
+    let n: i64 = db
+        .query_row(
+            "SELECT count(*) FROM people WHERE login = ?1",
+            [&login],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1, "the snapshot holds the people");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&snap).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+}
