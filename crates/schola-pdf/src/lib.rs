@@ -8,6 +8,8 @@
 //! WinAnsi code 32..=255. Codes WinAnsi leaves undefined (127, 129, 141, 143, 144, 157) are 0:
 //! [`encode`] never produces them.
 
+pub mod page;
+
 /// Helvetica, WinAnsi codes 32..=255.
 #[rustfmt::skip]
 const REGULAR: [u16; 224] = [
