@@ -7,6 +7,7 @@
 //! program that writes the repository, so a repository can always be read with restic alone.
 
 pub mod error;
+pub mod recovery_sheet;
 pub mod restic;
 
 use std::path::{Path, PathBuf};

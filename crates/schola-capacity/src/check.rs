@@ -84,7 +84,7 @@ pub fn run(
         services: Some(schola_core::services::probe(SERVICES_TIMEOUT)),
         cert_pem: std::fs::read(cert_path(cfg)).ok(),
         mail_queue: None,
-        backup: cfg.backup.repository.as_ref().map(|_| {
+        backup: schola_core::backups::target(cfg, store)?.map(|_| {
             use schola_core::backups::{BackupPaths, Failure, Status};
             // a damaged status file is reported as the backup's failure
             BackupPaths::from_config(cfg)

@@ -41,10 +41,75 @@ pub const CHECK_EVERY_SECS: i64 = 7 * 24 * 3600;
 /// retries after a missing target stop once one got through).
 pub const DONE_TODAY_SECS: i64 = 20 * 3600;
 
+/// The passphrase file the admin UI writes when the backup is set up there
+/// (`<state_dir>/backup.pass`, 0600).
+pub const PASSPHRASE_FILE: &str = "backup.pass";
+
+/// Where the backup goes and the file holding its passphrase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub repository: String,
+    pub password_file: PathBuf,
+    /// Set in the configuration file (`[backup]`), which the admin UI cannot change.
+    pub from_config: bool,
+}
+
+/// The backup target: `[backup] repository` of the configuration when set (with its
+/// `password_file`, else the admin UI's), else the one set in the admin UI or the wizard with
+/// the passphrase file they wrote; `None` when no backup is set up.
+pub fn target(cfg: &Config, store: &crate::Store) -> Result<Option<Target>> {
+    let ui_pass = passphrase_path(cfg);
+    if let Some(repo) = &cfg.backup.repository {
+        return Ok(Some(Target {
+            repository: repo.clone(),
+            password_file: cfg.backup.password_file.clone().unwrap_or(ui_pass),
+            from_config: true,
+        }));
+    }
+    Ok(store.backup_target()?.map(|repository| Target {
+        repository,
+        password_file: ui_pass,
+        from_config: false,
+    }))
+}
+
+/// The passphrase file the admin UI writes.
+pub fn passphrase_path(cfg: &Config) -> PathBuf {
+    cfg.paths.state_dir.join(PASSPHRASE_FILE)
+}
+
+/// Writes a new passphrase file (0600, atomically). A file there already is kept beside it as
+/// `backup.pass.<time>`, so a repository made with it can still be opened.
+pub fn write_passphrase(cfg: &Config, passphrase: &str, now: UnixTime) -> Result<()> {
+    let path = passphrase_path(cfg);
+    let what = |e| Error::io(format!("cannot write {}", path.display()), e);
+    if path.exists() {
+        let old = path.with_file_name(format!("{PASSPHRASE_FILE}.{now}"));
+        fs::rename(&path, &old).map_err(what)?;
+    }
+    let tmp = path.with_file_name(format!(".{PASSPHRASE_FILE}.tmp"));
+    let _ = fs::remove_file(&tmp);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .open(&tmp)
+        .map_err(what)?;
+    f.write_all(format!("{passphrase}\n").as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(what)?;
+    fs::rename(&tmp, &path).map_err(what)
+}
+
 /// What the admin (or the person, for their own files) asked the helper for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Request {
+    /// Make the repository at the target set in the admin UI with the passphrase it wrote; when
+    /// one is there already (a new server pointed at the old school's backup), check that the
+    /// passphrase opens it.
+    Init,
     /// Back up now.
     Run,
     /// Restore a file or folder of a person's files, as it was in `snapshot`, into
@@ -65,7 +130,7 @@ impl Request {
     /// login and snapshot up).
     pub fn validate(&self) -> Result<()> {
         match self {
-            Request::Run => Ok(()),
+            Request::Init | Request::Run => Ok(()),
             Request::RestoreFiles {
                 snapshot,
                 login,

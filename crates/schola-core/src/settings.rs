@@ -27,6 +27,7 @@ const MAIL_DOMAIN: &str = "mail_domain";
 const DEFAULT_LANGUAGE: &str = "default_language";
 const LOGIN_SCHEME: &str = "login_scheme";
 const PASSWORD_MIN: &str = "password_min_length";
+const BACKUP_TARGET: &str = "backup_target";
 
 /// What an admin set in place of the config file's values; `None` = the config file's value.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -80,7 +81,65 @@ pub fn check_password_min_length(n: usize) -> Result<usize> {
     }
 }
 
+/// Checks a backup target typed in the admin UI or the wizard: an absolute path (a USB disk's
+/// or a mounted NAS share's folder) or `sftp:user@host:/path`.
+pub fn check_backup_target(target: &str) -> Result<String> {
+    let t = target.trim();
+    let bad = |why: &str| {
+        Err(Error::Invalid(format!(
+            "the backup target {:?} {why}",
+            t.chars().take(100).collect::<String>()
+        )))
+    };
+    if t.is_empty() {
+        return bad("is empty: give a folder such as /media/backup/schola or sftp:user@host:/path");
+    }
+    if t.len() > 1024 || t.chars().any(char::is_control) {
+        return bad("is too long or holds a control character");
+    }
+    if let Some(rest) = t.strip_prefix("sftp:") {
+        let ok = rest.split_once(':').is_some_and(|(host, path)| {
+            !host.is_empty() && !host.starts_with('-') && !path.is_empty()
+        });
+        return if ok {
+            Ok(t.to_string())
+        } else {
+            bad("is not sftp:user@host:/path")
+        };
+    }
+    if !t.starts_with('/') {
+        return bad("must be a folder's full path (starting with /) or sftp:user@host:/path");
+    }
+    if t.split('/').any(|part| part == "..") {
+        return bad("may not hold '..'");
+    }
+    Ok(t.to_string())
+}
+
 impl Store {
+    /// The backup target an admin set in the web UI (`[backup] repository` of the
+    /// configuration wins over it).
+    pub fn backup_target(&self) -> Result<Option<String>> {
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            [BACKUP_TARGET],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| self.sqlite_err(e))
+    }
+
+    /// Sets (or, with `None`, removes) the backup target, checked, with an audit entry.
+    pub fn set_backup_target(&self, actor: &Actor, target: Option<&str>) -> Result<Option<String>> {
+        let clean = target.map(check_backup_target).transpose()?;
+        let now = self.now();
+        self.write(|tx| {
+            change(tx, now, actor, BACKUP_TARGET, clean.as_deref()).map_err(|e| self.sqlite_err(e))
+        })?;
+        Ok(clean)
+    }
+
     /// The login-name scheme and minimum password length an admin has set, if any.
     pub fn policy_overrides(&self) -> Result<PolicyOverrides> {
         let conn = self.conn()?;
@@ -195,6 +254,35 @@ fn change(
 mod tests {
     use super::*;
     use crate::store::testing;
+
+    #[test]
+    fn backup_targets_are_checked_and_audited() {
+        let (store, _, _d) = testing::store();
+        assert_eq!(store.backup_target().unwrap(), None);
+        for good in ["/media/usb/schola", " sftp:backup@nas.local:/srv/restic "] {
+            let set = store.set_backup_target(&admin(), Some(good)).unwrap();
+            assert_eq!(set.as_deref(), Some(good.trim()));
+            assert_eq!(store.backup_target().unwrap().as_deref(), Some(good.trim()));
+        }
+        for bad in [
+            "",
+            "media/usb",
+            "/media/../etc",
+            "sftp:-oProxyCommand=x:/p",
+            "sftp:host",
+            "/a\nb",
+        ] {
+            let e = store.set_backup_target(&admin(), Some(bad)).unwrap_err();
+            assert!(e.to_string().starts_with("the backup target"), "{bad}: {e}");
+        }
+        assert_eq!(
+            store.backup_target().unwrap().as_deref(),
+            Some("sftp:backup@nas.local:/srv/restic"),
+            "a refused target changes nothing"
+        );
+        store.set_backup_target(&admin(), None).unwrap();
+        assert_eq!(store.backup_target().unwrap(), None);
+    }
 
     fn admin() -> Actor {
         Actor::person("admin", Some("10.0.0.5".into()))

@@ -17,9 +17,20 @@ const READABLE: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
 
 /// A readable initial password such as `kx7m-p3qa-9dtn` (12 symbols of 32, 60 bits).
 pub fn readable_password() -> String {
+    readable_groups(3)
+}
+
+/// A backup's passphrase such as `kx7m-p3qa-9dtn-4wzr-h8ce-tu2b` (24 symbols of 32, 120 bits):
+/// out of reach of guessing even offline, and still typed from a printed sheet without a
+/// mistake.
+pub fn backup_passphrase() -> String {
+    readable_groups(6)
+}
+
+fn readable_groups(groups: usize) -> String {
     let mut rng = rand::rng();
-    let mut out = String::with_capacity(14);
-    for group in 0..3 {
+    let mut out = String::with_capacity(groups * 5);
+    for group in 0..groups {
         if group > 0 {
             out.push('-');
         }
@@ -41,6 +52,10 @@ mod tests {
             assert_eq!(p.len(), 14);
             assert!(!p.contains(['0', 'O', 'o', '1', 'l', 'I']), "{p}");
         }
+        let b = backup_passphrase();
+        assert_eq!(b.len(), 29);
+        assert_eq!(b.split('-').count(), 6);
+        assert_ne!(b, backup_passphrase());
     }
 
     #[test]

@@ -303,3 +303,64 @@ pub fn write_pdf(title: &str, pages: &[Page]) -> Vec<u8> {
     }
     pdf.finish()
 }
+
+/// WinAnsi `text` broken into lines of at most `max` points at spaces (a word longer than a
+/// line is broken where it must be).
+pub fn wrap(text: &[u8], font: Font, size: f64, max: f64) -> Vec<Vec<u8>> {
+    let mut lines = Vec::new();
+    let mut line: Vec<u8> = Vec::new();
+    for word in text.split(|b| *b == b' ').filter(|w| !w.is_empty()) {
+        let mut candidate = line.clone();
+        if !candidate.is_empty() {
+            candidate.push(b' ');
+        }
+        candidate.extend_from_slice(word);
+        if font.width(&candidate, size) <= max || line.is_empty() {
+            line = candidate;
+        } else {
+            lines.push(std::mem::take(&mut line));
+            line = word.to_vec();
+        }
+        // a single word wider than the line: cut it
+        while font.width(&line, size) > max && line.len() > 1 {
+            let mut n = line.len() - 1;
+            while n > 1 && font.width(&line[..n], size) > max {
+                n -= 1;
+            }
+            lines.push(line[..n].to_vec());
+            line = line[n..].to_vec();
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_wraps_at_spaces_within_the_width() {
+        let text = b"Keep this sheet off the server, locked away in the school office.";
+        let lines = wrap(text, Font::Sans, 11.0, 150.0);
+        assert!(lines.len() >= 3, "{lines:?}");
+        for l in &lines {
+            assert!(Font::Sans.width(l, 11.0) <= 150.0, "{l:?}");
+        }
+        assert_eq!(lines.join(&b' '), text.to_vec());
+        let long = wrap(&[b'x'; 200], Font::MonoBold, 10.0, 60.0);
+        assert!(long.iter().all(|l| l.len() == 10), "{long:?}");
+        assert!(wrap(b"   ", Font::Sans, 11.0, 100.0).is_empty());
+    }
+
+    #[test]
+    fn a_page_becomes_a_pdf() {
+        let mut page = Page::default();
+        page.text(72.0, 72.0, Font::SansBold, (20.0, b"Hallo".to_vec()), INK);
+        let pdf = write_pdf("Test", &[page]);
+        assert!(pdf.starts_with(b"%PDF-"));
+        assert!(pdf.windows(5).any(|w| w == b"Hallo"));
+    }
+}

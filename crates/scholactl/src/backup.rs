@@ -125,7 +125,8 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<()> {
         // dispatched by main, for their own exit statuses
         BackupCommand::Nightly { .. }
         | BackupCommand::RunRequest
-        | BackupCommand::PreUpgrade { .. } => {
+        | BackupCommand::PreUpgrade { .. }
+        | BackupCommand::RecoverySheet { .. } => {
             bail!("internal: dispatched by main")
         }
     }

@@ -32,18 +32,15 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// The repository of `[backup]`; `None` when no backup is set up.
-fn configured(cfg: &Config) -> Result<Option<Restic>> {
-    let Some(repo) = cfg.backup.repository.clone() else {
-        return Ok(None);
-    };
-    let password_file = cfg.backup.password_file.clone().ok_or_else(|| {
-        anyhow!("[backup] names a repository but no password_file: set password_file in the configuration")
-    })?;
-    Ok(Some(Restic::new(Target {
-        repo,
-        password_file,
-    })))
+/// The backup target (the configuration's `[backup]`, else the one set in the admin UI);
+/// `None` when no backup is set up.
+fn configured(cfg: &Config, store: &Store) -> Result<Option<Restic>> {
+    Ok(backups::target(cfg, store)?.map(|t| {
+        Restic::new(Target {
+            repo: t.repository,
+            password_file: t.password_file,
+        })
+    }))
 }
 
 /// The helper's lock: a nightly run and an admin's request never run restic at once (restic
@@ -73,9 +70,10 @@ fn read_status(paths: &BackupPaths) -> Status {
 /// `scholactl backup nightly [--force]`: returns the exit status.
 pub fn nightly(ctx: &Ctx, force: bool) -> Result<u8> {
     let cfg = ctx.config()?;
-    let Some(restic) = configured(&cfg)? else {
+    let store = crate::context::open_existing_store(&cfg)?;
+    let Some(restic) = configured(&cfg, &store)? else {
         output::print(
-            "no backup is set up ([backup] repository in the configuration); nothing to do\n",
+            "no backup is set up (Backup in the admin UI, or [backup] in the configuration); nothing to do\n",
         )?;
         return Ok(0);
     };
@@ -92,7 +90,6 @@ pub fn nightly(ctx: &Ctx, force: bool) -> Result<u8> {
         ))?;
         return Ok(0);
     }
-    let store = crate::context::open_existing_store(&cfg)?;
     run_backup(&cfg, &restic, &store, &paths, status)
 }
 
@@ -247,11 +244,26 @@ pub fn run_request(ctx: &Ctx) -> Result<u8> {
             return Err(e.into());
         }
     };
-    let restic = configured(&cfg)?
-        .ok_or_else(|| anyhow!("no backup is set up ([backup] repository in the configuration)"))?;
     let store = crate::context::open_existing_store(&cfg)?;
     let mut status = read_status(&paths);
+    let Some(restic) = configured(&cfg, &store)? else {
+        status.action = Some("request".into());
+        status.state = Some(RunState::Failed);
+        status.finished = Some(now());
+        status.message = "no backup is set up: choose where the backup goes first".into();
+        paths.write_status(&status)?;
+        bail!("{}", status.message);
+    };
     match req {
+        Request::Init => {
+            begin(&paths, &mut status, "init")?;
+            status.repository = Some(restic.target().repo.clone());
+            let outcome = init_or_open(&restic);
+            if let Ok(snaps) = restic.snapshots() {
+                status.snapshots = snapshot_list(&snaps);
+            }
+            finish(&paths, status, outcome)
+        }
         Request::Run => run_backup(&cfg, &restic, &store, &paths, status),
         Request::RestoreFiles {
             snapshot,
@@ -285,12 +297,28 @@ pub fn run_request(ctx: &Ctx) -> Result<u8> {
     }
 }
 
+/// Makes the repository, or — when the target holds one already (a new server pointed at the
+/// school's backup) — checks that the passphrase opens it.
+fn init_or_open(restic: &Restic) -> Result<String> {
+    let repo = restic.target().repo.clone();
+    match restic.init() {
+        Ok(()) => Ok(format!("made the backup repository {repo}")),
+        Err(schola_backup::Error::RepoExists { .. }) => {
+            let n = restic.snapshots()?.len();
+            Ok(format!(
+                "{repo} holds a backup repository already; the passphrase opens it ({n} backups)"
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn begin(paths: &BackupPaths, status: &mut Status, action: &str) -> Result<()> {
     status.action = Some(action.into());
     status.state = Some(RunState::Running);
     status.started = Some(now());
     status.finished = None;
-    status.message = "restoring".into();
+    status.message = format!("{action}: running");
     paths.write_status(status).map_err(Into::into)
 }
 
@@ -493,5 +521,54 @@ pub fn pre_upgrade(ctx: &Ctx, from: Option<String>, prune: bool) -> Result<()> {
     output::print(&format!(
         "snapshot of the database and configuration before the upgrade: {}\n",
         dest.display()
+    ))
+}
+
+/// `scholactl backup recovery-sheet --out FILE`: the recovery sheet of the backup target, with
+/// the passphrase read from its file, written 0600.
+pub fn recovery_sheet(ctx: &Ctx, out: &Path) -> Result<()> {
+    use schola_backup::recovery_sheet::{Sheet, Words, pdf};
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let cfg = ctx.config()?;
+    let store = crate::context::open_existing_store(&cfg)?;
+    let target = backups::target(&cfg, &store)?
+        .ok_or_else(|| anyhow!("no backup is set up: there is no passphrase to print"))?;
+    let passphrase = std::fs::read_to_string(&target.password_file)
+        .with_context(|| {
+            format!(
+                "cannot read the backup password file {}",
+                target.password_file.display()
+            )
+        })?
+        .trim_end_matches(['\n', '\r'])
+        .to_string();
+    let school = store.school()?.name;
+    let server = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let made = output::datetime(now());
+    let footer = format!("Schola {}", schola_core::VERSION);
+    let bytes = pdf(
+        &Sheet {
+            school: &school,
+            target: &target.repository,
+            passphrase: &passphrase,
+            made: &made,
+            server: server.trim(),
+            footer: &footer,
+        },
+        &Words::english(&target.repository),
+    );
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    f.write_all(&bytes)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    output::print(&format!(
+        "wrote the recovery sheet to {}: print it, keep it off the server, and delete the file\n",
+        out.display()
     ))
 }

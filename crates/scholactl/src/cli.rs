@@ -118,6 +118,13 @@ pub enum BackupCommand {
     },
     /// Carry out the backup or restore the admin UI asked for (schola-backup-request.path)
     RunRequest,
+    /// Write the recovery sheet (a one-page PDF with the backup target and its passphrase, to
+    /// print and keep off the server)
+    RecoverySheet {
+        /// The PDF file to write (it holds the passphrase: it is made readable by root only)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// A local snapshot of the database and configuration before an upgrade (schola-common's
     /// postinst), in <state_dir>/pre-upgrade/; kept until the next upgrade succeeds
     PreUpgrade {

@@ -87,6 +87,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Backup(BackupCommand::PreUpgrade { from, prune }) => {
             backup_helper::pre_upgrade(&ctx, from, prune)
         }
+        Command::Backup(BackupCommand::RecoverySheet { out }) => {
+            backup_helper::recovery_sheet(&ctx, &out)
+        }
         Command::Backup(cmd) => backup::backup(&ctx, cmd),
         Command::Restore(cmd) => backup::restore(&ctx, cmd),
         Command::Upgrade(args) => upgrade::run(&ctx, args),
