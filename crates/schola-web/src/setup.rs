@@ -1,7 +1,9 @@
 //! First-run setup: while the school has no administrator, `/setup` is a wizard in one form
 //! (numbered steps, no JavaScript needed): the setup code shown on the console first, then the
 //! school (name, logo, mail domain, default language), the first administrator, and the TLS
-//! certificate (the self-signed one made at first start, or an uploaded one).
+//! certificate (the self-signed one made at first start, or an uploaded one), and where the
+//! nightly backup goes (optional: a passphrase is made for it and the root helper asked to make
+//! the repository; the admin prints the recovery sheet from the Backup page).
 //!
 //! Everything is checked before anything is kept, with the settings page's checks
 //! (`schola_core::settings`, `admin::settings`); a refused form comes back with what was typed.
@@ -44,6 +46,9 @@ struct SetupPage {
     cert: Option<CertView>,
     max_logo_kib: usize,
     max_pem_kib: usize,
+    backup_target: String,
+    /// `[backup] repository` of the configuration, which the wizard cannot change.
+    backup_in_config: Option<String>,
     error: Option<String>,
     /// Files were sent with a refused form: the browser does not keep them.
     files_again: bool,
@@ -69,6 +74,7 @@ struct SetupForm {
     password: String,
     password_confirm: String,
     upload_cert: bool,
+    backup_target: String,
     files_sent: bool,
 }
 
@@ -84,6 +90,7 @@ impl SetupForm {
             password: f.text("password"),
             password_confirm: f.text("password_confirm"),
             upload_cert: f.text("certificate_choice") == "upload",
+            backup_target: f.text("backup_target"),
             files_sent: false,
         }
     }
@@ -127,6 +134,8 @@ fn render_setup(
         cert,
         max_logo_kib: settings::logo::MAX_LOGO_BYTES / 1024,
         max_pem_kib: crate::tls::MAX_PEM_BYTES / 1024,
+        backup_target: f.backup_target.clone(),
+        backup_in_config: state.cfg.backup.repository.clone(),
         files_again: error.is_some() && f.files_sent,
         error,
         layout,
@@ -249,6 +258,19 @@ async fn setup_submit(req: HttpRequest, state: Data, payload: web::Payload) -> P
         None
     };
 
+    // step 5: the backup target, checked as the Backup page checks it
+    let backup_target = match f.backup_target.trim() {
+        "" => None,
+        _ if state.cfg.backup.repository.is_some() => None,
+        t => match schola_core::settings::check_backup_target(t) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let msg = capitalise(&e.to_string());
+                return fail(unprocessable, &|_| msg.clone());
+            }
+        },
+    };
+
     let hash = state.pool.hash(f.password.clone()).await?;
     let actor = Actor::person(&login, guard::client_ip(&req).map(|i| i.to_string()));
     // the files first: they were checked, and if the database then refused, a second attempt
@@ -283,6 +305,20 @@ async fn setup_submit(req: HttpRequest, state: Data, payload: web::Payload) -> P
         Ok(p) => {
             state.mark_setup_done();
             tracing::info!(admin = %p.login, "first-run setup done");
+            if let Some(target) = backup_target {
+                let actor = Actor::person(&p.login, guard::client_ip(&req).map(|i| i.to_string()));
+                let st = state.clone();
+                // the school is set up either way: a failure here shows on the Backup page
+                match web::block(move || set_up_backup(&st, &actor, &target)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "first-run setup: the backup could not be set up")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "first-run setup: the backup could not be set up")
+                    }
+                }
+            }
             Ok(redirect("/login"))
         }
         Err(e @ (schola_core::Error::Invalid(_) | schola_core::Error::Duplicate(_))) => {
@@ -291,4 +327,21 @@ async fn setup_submit(req: HttpRequest, state: Data, payload: web::Payload) -> P
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Keeps the backup target, makes its passphrase and asks the root helper to make the
+/// repository (or open the one there). Shared with the Backup page.
+pub(crate) fn set_up_backup(
+    state: &AppState,
+    actor: &Actor,
+    target: &str,
+) -> schola_core::Result<()> {
+    use schola_core::backups::{self, BackupPaths, Request};
+    state.store.set_backup_target(actor, Some(target))?;
+    backups::write_passphrase(
+        &state.cfg,
+        &schola_core::token::backup_passphrase(),
+        state.store.now(),
+    )?;
+    BackupPaths::from_config(&state.cfg).write_request(&Request::Init)
 }

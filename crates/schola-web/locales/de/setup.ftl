@@ -1,7 +1,7 @@
 # Ersteinrichtung.
 setup-page-title = Ersteinrichtung
 setup-title = Schulserver einrichten
-setup-intro = Dieser Server hat noch keine Administration. Die Einrichtung hat vier Schritte: den Einrichtungscode, der auf der Konsole des Servers steht (oder in { $path }), deine Schule, das Administrationskonto und das Zertifikat.
+setup-intro = Dieser Server hat noch keine Administration. Die Einrichtung hat fünf Schritte: den Einrichtungscode, der auf der Konsole des Servers steht (oder in { $path }), deine Schule, das Administrationskonto, das Zertifikat und das Ziel der Datensicherung.
 setup-code = Einrichtungscode
 setup-school-name = Name der Schule
 setup-mail-domain = Mail-Domain
@@ -24,3 +24,7 @@ setup-cert-self-signed = Das selbst signierte Zertifikat behalten
 setup-cert-self-signed-hint = Beim ersten Start dieses Servers erzeugt. Browser warnen davor, bis du ein Zertifikat einer Zertifizierungsstelle hochlädst (das geht auch später unter Einstellungen).
 setup-cert-fingerprint = Sein SHA-256-Fingerabdruck ist { $fingerprint }.
 setup-cert-upload = Ein Zertifikat und seinen privaten Schlüssel hochladen
+setup-step-backup = Datensicherung
+setup-backup-target = Ziel der Datensicherung
+setup-backup-target-hint = Ein Ordner auf einer USB-Festplatte oder einer eingebundenen NAS-Freigabe, etwa /media/backup/schola, oder ein SFTP-Server als sftp:benutzer@host:/pfad. Schola sichert jede Nacht um 02:00, verschlüsselt mit einer Passphrase, die es für dich erzeugt: Druck das Wiederherstellungsblatt unter Verwaltung › Datensicherung aus und bewahre es außerhalb des Servers auf. Freiwillig; du kannst es auch später dort einrichten.
+setup-backup-in-config = Die Datensicherung ist in der Konfigurationsdatei eingestellt: { $target }

@@ -1,7 +1,7 @@
 # First-run setup.
 setup-page-title = First-run setup
 setup-title = Set up your school server
-setup-intro = This server has no administrator yet. Four steps set it up: the setup code shown on the server's console (or in { $path }), your school, the administrator account, and the certificate.
+setup-intro = This server has no administrator yet. Five steps set it up: the setup code shown on the server's console (or in { $path }), your school, the administrator account, the certificate, and where the backup goes.
 setup-code = Setup code
 setup-school-name = School name
 setup-mail-domain = Mail domain
@@ -24,3 +24,7 @@ setup-cert-self-signed = Keep the self-signed certificate
 setup-cert-self-signed-hint = Made when this server first started. Browsers warn about it until you upload a certificate from a certificate authority (you can also do that later under Settings).
 setup-cert-fingerprint = Its SHA-256 fingerprint is { $fingerprint }.
 setup-cert-upload = Upload a certificate and its private key
+setup-step-backup = Backup
+setup-backup-target = Backup target
+setup-backup-target-hint = A folder on a USB disk or a mounted NAS share, such as /media/backup/schola, or an SFTP server as sftp:user@host:/path. Schola backs up every night at 02:00, encrypted with a passphrase it makes for you: print the recovery sheet under Administration › Backup and keep it off the server. Optional; you can set it up later there.
+setup-backup-in-config = The backup is set in the configuration file: { $target }

@@ -1,7 +1,7 @@
 # Première installation.
 setup-page-title = Première installation
 setup-title = Configurer ton serveur scolaire
-setup-intro = Ce serveur n'a pas encore d'administrateur. L'installation compte quatre étapes : le code d'installation affiché sur la console du serveur (ou dans { $path }), ton école, le compte d'administration et le certificat.
+setup-intro = Ce serveur n'a pas encore d'administrateur. L'installation compte cinq étapes : le code d'installation affiché sur la console du serveur (ou dans { $path }), ton école, le compte d'administration, le certificat et l'emplacement de la sauvegarde.
 setup-code = Code d'installation
 setup-school-name = Nom de l'école
 setup-mail-domain = Domaine de messagerie
@@ -24,3 +24,7 @@ setup-cert-self-signed = Garder le certificat auto-signé
 setup-cert-self-signed-hint = Créé au premier démarrage de ce serveur. Les navigateurs affichent un avertissement tant que tu n'as pas téléversé un certificat d'une autorité de certification (tu peux aussi le faire plus tard sous Paramètres).
 setup-cert-fingerprint = Son empreinte SHA-256 est { $fingerprint }.
 setup-cert-upload = Téléverser un certificat et sa clé privée
+setup-step-backup = Sauvegarde
+setup-backup-target = Destination de la sauvegarde
+setup-backup-target-hint = Un dossier sur un disque USB ou un partage NAS monté, par exemple /media/backup/schola, ou un serveur SFTP sous la forme sftp:utilisateur@hôte:/chemin. Schola sauvegarde chaque nuit à 02:00, chiffré avec une phrase secrète qu'il crée pour toi : imprime la fiche de récupération sous Administration › Sauvegarde et garde-la hors du serveur. Facultatif ; tu peux aussi la configurer plus tard à cet endroit.
+setup-backup-in-config = La sauvegarde est réglée dans le fichier de configuration : { $target }

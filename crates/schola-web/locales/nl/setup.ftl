@@ -1,7 +1,7 @@
 # Eerste installatie.
 setup-page-title = Eerste installatie
 setup-title = Je schoolserver instellen
-setup-intro = Deze server heeft nog geen beheerder. De installatie heeft vier stappen: de installatiecode die op de console van de server staat (of in { $path }), je school, het beheerdersaccount en het certificaat.
+setup-intro = Deze server heeft nog geen beheerder. De installatie heeft vijf stappen: de installatiecode die op de console van de server staat (of in { $path }), je school, het beheerdersaccount, het certificaat en waar de back-up naartoe gaat.
 setup-code = Installatiecode
 setup-school-name = Naam van de school
 setup-mail-domain = Maildomein
@@ -24,3 +24,7 @@ setup-cert-self-signed = Het zelfondertekende certificaat houden
 setup-cert-self-signed-hint = Gemaakt toen deze server voor het eerst startte. Browsers waarschuwen ervoor tot je een certificaat van een certificaatautoriteit uploadt (dat kan ook later onder Instellingen).
 setup-cert-fingerprint = De SHA-256-vingerafdruk is { $fingerprint }.
 setup-cert-upload = Een certificaat en de bijbehorende privésleutel uploaden
+setup-step-backup = Back-up
+setup-backup-target = Back-upbestemming
+setup-backup-target-hint = Een map op een USB-schijf of een gekoppelde NAS-share, zoals /media/backup/schola, of een SFTP-server als sftp:gebruiker@host:/pad. Schola maakt elke nacht om 02:00 een back-up, versleuteld met een wachtzin die het voor je maakt: print het herstelblad onder Beheer › Back-up en bewaar het buiten de server. Optioneel; je kunt het ook later daar instellen.
+setup-backup-in-config = De back-up is ingesteld in het configuratiebestand: { $target }

@@ -1,5 +1,6 @@
-//! The first-run setup wizard: one form in four numbered steps (setup code, school with logo,
-//! administrator, certificate), sent with files; everything checked before anything is kept.
+//! The first-run setup wizard: one form in five numbered steps (setup code, school with logo,
+//! administrator, certificate, backup target), sent with files; everything checked before
+//! anything is kept.
 
 use crate::kit::*;
 use crate::settings::{Part, any_cert_client, make_cert, png, post_multipart, served_fingerprint};
@@ -28,6 +29,7 @@ struct Wizard {
     logo: Option<Vec<u8>>,
     cert: Option<(String, String)>,
     upload_cert: bool,
+    backup_target: String,
 }
 
 impl Wizard {
@@ -43,6 +45,7 @@ impl Wizard {
             logo: None,
             cert: None,
             upload_cert: false,
+            backup_target: String::new(),
         }
     }
 
@@ -66,6 +69,7 @@ impl Wizard {
             ),
             // an empty file field, as a browser sends one
             Part::File("logo", "", self.logo.clone().unwrap_or_default()),
+            Part::Text("backup_target", &self.backup_target),
         ];
         if let Some((cert, key)) = &self.cert {
             parts.push(Part::File(
@@ -99,6 +103,7 @@ async fn the_wizard_sets_up_school_logo_language_admin_and_certificate() {
         "Step 2: Your school",
         "Step 3: Administrator",
         "Step 4: Certificate",
+        "Step 5: Backup",
     ] {
         assert!(
             page.contains(&format!("<legend>{step}</legend>")),
@@ -121,8 +126,31 @@ async fn the_wizard_sets_up_school_logo_language_admin_and_certificate() {
     w.logo = Some(png());
     w.cert = Some((cert, key));
     w.upload_cert = true;
+    w.backup_target = " /media/backup/schola ".into();
     let (status, loc, body) = w.send(&s, &c).await;
     assert_eq!((status, loc.as_str()), (303, "/login"), "{body}");
+
+    // the backup target is kept, a passphrase made (readable by the server's user only), and
+    // the root helper asked to make the repository
+    assert_eq!(
+        s.store().backup_target().unwrap().as_deref(),
+        Some("/media/backup/schola")
+    );
+    let pass = s.dir.path().join("state/backup.pass");
+    let phrase = std::fs::read_to_string(&pass).unwrap();
+    assert_eq!(phrase.trim().len(), 29, "{phrase}");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&pass).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let paths = schola_core::backups::BackupPaths::from_config(
+        &schola_core::Config::load(&s.config_path).unwrap(),
+    );
+    assert_eq!(
+        paths.take_request().unwrap(),
+        Some(schola_core::backups::Request::Init)
+    );
 
     let school = s.store().school().unwrap();
     assert_eq!(school.name, "Athénée Royal de Spa");
@@ -248,6 +276,11 @@ async fn the_wizard_refuses_bad_input_keeps_what_was_typed_and_changes_nothing()
             "Choose the certificate file.",
         ),
         (
+            Box::new(|w| w.backup_target = "media/usb".into()),
+            422,
+            "must be a folder's full path",
+        ),
+        (
             {
                 let (c, k) = (cert.clone(), other_key.clone());
                 Box::new(move |w| {
@@ -292,6 +325,12 @@ async fn the_wizard_refuses_bad_input_keeps_what_was_typed_and_changes_nothing()
         }
         assert!(!s.store().has_admin().unwrap(), "{says}: no admin");
         assert_eq!(s.store().school().unwrap().name, "", "{says}: no school");
+        assert_eq!(
+            s.store().backup_target().unwrap(),
+            None,
+            "{says}: no backup"
+        );
+        assert!(!s.dir.path().join("state/backup.pass").exists(), "{says}");
         assert_eq!(
             served_fingerprint(&s).await,
             first,
