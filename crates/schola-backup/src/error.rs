@@ -11,6 +11,14 @@ pub enum Error {
         "restic, the backup program, is not installed ({bin} not found); install it with 'apt-get install restic'"
     )]
     NotInstalled { bin: PathBuf },
+    #[error(
+        "the SFTP server of {repo} shows another host key than when Schola first signed in to it: if the server was reinstalled, remove its line from {known_hosts}; if not, someone may be in between, and nothing was sent"
+    )]
+    HostKeyChanged { repo: String, known_hosts: PathBuf },
+    #[error(
+        "the SFTP server of {repo} refused Schola's key: add the public key in {public_key} (shown on the Backup page) to the backup user's authorized_keys on the server"
+    )]
+    KeyRefused { repo: String, public_key: PathBuf },
     #[error("the backup password is wrong for {repo}")]
     WrongPassword { repo: String },
     #[error("cannot read the backup password file {path}: {source}")]

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod recovery_sheet;
 pub mod restic;
+pub mod ssh;
 
 use std::path::{Path, PathBuf};
 

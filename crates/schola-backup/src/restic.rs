@@ -112,6 +112,7 @@ pub struct Restic {
     bin: PathBuf,
     target: Target,
     cache_dir: Option<PathBuf>,
+    ssh: Option<crate::ssh::Ssh>,
 }
 
 /// A `restic backup` in progress (so a caller — or a test — can watch or stop it).
@@ -128,7 +129,14 @@ impl Restic {
             bin: PathBuf::from("restic"),
             target,
             cache_dir: None,
+            ssh: None,
         }
+    }
+
+    /// Signs in to an SFTP target with this key and pinned host keys ([`crate::ssh`]).
+    pub fn with_ssh(mut self, ssh: crate::ssh::Ssh) -> Restic {
+        self.ssh = Some(ssh);
+        self
     }
 
     /// Another restic binary than the one on `$PATH`.
@@ -320,6 +328,13 @@ impl Restic {
         if let Some(dir) = &self.cache_dir {
             cmd.arg("--cache-dir").arg(dir);
         }
+        if let Some(c) = self
+            .ssh
+            .as_ref()
+            .and_then(|s| s.sftp_command(&self.target.repo))
+        {
+            cmd.arg("-o").arg(format!("sftp.command={c}"));
+        }
         cmd
     }
 
@@ -375,7 +390,31 @@ impl Restic {
     fn classify(&self, what: &str, code: Option<i32>, stderr: &str) -> Error {
         let repo = self.target.repo.clone();
         let lower = stderr.to_ascii_lowercase();
-        if lower.contains("wrong password") || lower.contains("no key found") {
+        // ssh speaks first (restic relays its stderr as "subprocess ssh: ..."), and restic's
+        // own line then only says the session ended
+        let known_hosts = || {
+            self.ssh
+                .as_ref()
+                .map(|s| s.known_hosts.clone())
+                .unwrap_or_default()
+        };
+        if lower.contains("remote host identification has changed")
+            || lower.contains("host key verification failed")
+        {
+            Error::HostKeyChanged {
+                repo,
+                known_hosts: known_hosts(),
+            }
+        } else if lower.contains("permission denied (publickey") {
+            Error::KeyRefused {
+                repo,
+                public_key: self
+                    .ssh
+                    .as_ref()
+                    .map(|s| s.identity.with_extension("pub"))
+                    .unwrap_or_default(),
+            }
+        } else if lower.contains("wrong password") || lower.contains("no key found") {
             Error::WrongPassword { repo }
         } else if lower.contains("no space left on device") || lower.contains("disk quota exceeded")
         {
@@ -506,6 +545,18 @@ mod tests {
     #[test]
     fn restic_messages_become_admin_errors() {
         let r = restic();
+        let e = r.classify(
+            "x",
+            Some(1),
+            "subprocess ssh: Permission denied (publickey).\nFatal: unable to open repository at sftp:b@nas:/x: unable to start the sftp session, error: EOF\n",
+        );
+        assert!(
+            e.to_string()
+                .starts_with("the SFTP server of /media/usb/schola refused Schola's key"),
+            "{e}"
+        );
+        let e = r.classify("x", Some(1), "subprocess ssh: @@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nsubprocess ssh: Host key verification failed.\nFatal: unable to start the sftp session, error: EOF\n");
+        assert!(e.to_string().contains("another host key"), "{e}");
         let e = r.classify("x", Some(1), "Fatal: wrong password or no key found\n");
         assert_eq!(
             e.to_string(),

@@ -437,3 +437,148 @@ fn killed_backup_leaves_earlier_snapshots_usable_and_the_next_run_completes() {
     let landed = schola_backup::restore_path(&restic, &snaps[0].id, &video, &out).unwrap();
     assert!(std::fs::read(&landed).unwrap() == std::fs::read(&video).unwrap());
 }
+
+/// An sshd of our own on loopback (Debian's openssh-server), taking sign-ins with the keys in
+/// `<dir>/authorized_keys` only; stopped when dropped.
+struct Sshd {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Sshd {
+    fn start(dir: &Path, host_key: &Path) -> Sshd {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Sshd::start_on(dir, host_key, port)
+    }
+
+    fn start_on(dir: &Path, host_key: &Path, port: u16) -> Sshd {
+        assert!(
+            Path::new("/usr/sbin/sshd").exists(),
+            "this test needs sshd: apt-get install openssh-server (scripts/install-test-deps installs it)"
+        );
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "this test runs its own sshd, which needs root"
+        );
+        // sshd's privilege-separation directory, which the ssh service would make
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\n\
+                 StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+                 PermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n",
+                host_key.display(),
+                dir.join("sshd.pid").display(),
+                dir.join("authorized_keys").display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(&config)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "sshd did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Sshd { child, port }
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn host_key(path: &Path) {
+    let ok = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", ""])
+        .arg("-f")
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ssh-keygen failed");
+}
+
+/// An SFTP target: Schola signs in with its own key (made on first use), the server's host key
+/// is pinned on first use, and a server that then shows another key is refused.
+#[test]
+fn an_sftp_server_takes_the_backup_with_scholas_own_key() {
+    use schola_backup::ssh::Ssh;
+    let s = School::new();
+    let server = s.root().join("sftp-server");
+    std::fs::create_dir_all(server.join("srv")).unwrap();
+    let ssh = Ssh::in_dir(&s.root().join("backup-status"));
+    let public = ssh.ensure_key().unwrap();
+    std::fs::write(server.join("authorized_keys"), format!("{public}\n")).unwrap();
+    host_key(&server.join("host_a"));
+    let sshd = Sshd::start(&server, &server.join("host_a"));
+    let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .unwrap()
+        .name;
+    let repo = format!(
+        "sftp://{user}@127.0.0.1:{}/{}",
+        sshd.port,
+        server.join("srv/schola").display()
+    );
+    let restic = Restic::new(Target {
+        repo: repo.clone(),
+        password_file: s.root().join("backup.pass"),
+    })
+    .with_ssh(ssh.clone());
+    restic.init().unwrap();
+    assert!(
+        server.join("srv/schola/config").is_file(),
+        "the repository is on the server"
+    );
+    let report = schola_backup::back_up(&restic, &s.store, &s.layout).unwrap();
+    assert!(report.summary.data_added > 20 * MIB as u64, "{report:?}");
+    let video = s.home().join("Videos/school-play.mp4");
+    let out = s.root().join("from-sftp");
+    let landed = schola_backup::restore_path(&restic, "latest", &video, &out).unwrap();
+    assert_eq!(
+        std::fs::read(&landed).unwrap(),
+        std::fs::read(&video).unwrap()
+    );
+    let pinned = std::fs::read_to_string(&ssh.known_hosts).unwrap();
+    assert!(pinned.contains("ssh-ed25519"), "{pinned}");
+
+    // a key the server does not know: named, with where the public key is
+    let stranger = Ssh::in_dir(&s.root().join("another-server"));
+    stranger.ensure_key().unwrap();
+    let e = Restic::new(Target {
+        repo: repo.clone(),
+        password_file: s.root().join("backup.pass"),
+    })
+    .with_ssh(stranger)
+    .snapshots()
+    .unwrap_err();
+    assert!(matches!(e, Error::KeyRefused { .. }), "{e}");
+
+    // the same address with another host key (a man in the middle, or a reinstalled server):
+    // refused, nothing written there
+    let port = sshd.port;
+    drop(sshd);
+    host_key(&server.join("host_b"));
+    let _other = Sshd::start_on(&server, &server.join("host_b"), port);
+    let e = restic.snapshots().unwrap_err();
+    assert!(matches!(e, Error::HostKeyChanged { .. }), "{e}");
+    assert!(e.to_string().contains("shows another host key"), "{e}");
+    assert_eq!(std::fs::read_to_string(&ssh.known_hosts).unwrap(), pinned);
+}

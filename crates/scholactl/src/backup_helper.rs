@@ -35,12 +35,26 @@ fn now() -> i64 {
 /// The backup target (the configuration's `[backup]`, else the one set in the admin UI);
 /// `None` when no backup is set up.
 fn configured(cfg: &Config, store: &Store) -> Result<Option<Restic>> {
-    Ok(backups::target(cfg, store)?.map(|t| {
+    let Some(t) = backups::target(cfg, store)? else {
+        return Ok(None);
+    };
+    Ok(Some(with_ssh(
+        cfg,
         Restic::new(Target {
             repo: t.repository,
             password_file: t.password_file,
-        })
-    }))
+        }),
+    )?))
+}
+
+/// An SFTP target signs in with Schola's own key in the backup's status directory, made on
+/// first use so the admin can copy its public key from the Backup page.
+pub(crate) fn with_ssh(cfg: &Config, restic: Restic) -> Result<Restic> {
+    let ssh = schola_backup::ssh::Ssh::in_dir(&BackupPaths::from_config(cfg).status_dir);
+    if schola_backup::ssh::sftp_destination(&restic.target().repo).is_some() {
+        ssh.ensure_key()?;
+    }
+    Ok(restic.with_ssh(ssh))
 }
 
 /// The helper's lock: a nightly run and an admin's request never run restic at once (restic
