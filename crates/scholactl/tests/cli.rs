@@ -1686,7 +1686,17 @@ head -c 24M /dev/urandom > "$d/data/home/anna/video.mp4"
 if out=$("$S" --config "$d/schola.toml" backup run 2>&1); then echo "full=ran"; else echo "full=$out"; fi
 echo "repo=$d/usb/schola"
 echo "snapshots=$("$S" --config "$d/schola.toml" --json backup list | grep -c '"short_id"')"
+# the nightly run records it, and the capacity check shows it as a WARN
+if "$S" --config "$d/schola.toml" backup nightly --force >/dev/null 2>&1; then echo "nightly=ran"; else echo "nightly=failed"; fi
+"$S" --config "$d/schola.toml" --json check --quick > "$d/check.json" || true
+echo "health=$(tr -d '\n ' < "$d/check.json" | grep -o '"key":"backup","level":"[a-z]*"')"
 "#,
+    );
+    assert_eq!(field(&out, "nightly"), "failed", "{out}");
+    assert_eq!(
+        field(&out, "health"),
+        r#""key":"backup","level":"warn""#,
+        "{out}"
     );
     let repo = field(&out, "repo");
     assert_eq!(
