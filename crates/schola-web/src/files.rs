@@ -246,6 +246,8 @@ struct FilesPage {
     /// The strings files.js shows, as `data-t-<key>` (placeholders as `{name}`).
     texts: Vec<(&'static str, String)>,
     mount_url: String,
+    /// A backup is set up: the page links to "restore my files".
+    restore: bool,
 }
 
 /// What files.js says, translated here: (key without `files-`, text).
@@ -317,6 +319,7 @@ async fn files_page(req: HttpRequest, state: Data) -> PageResult {
         is_teacher,
         groups,
         mount_url,
+        restore: crate::backup::configured(&state),
     };
     Ok(html(StatusCode::OK, page.render()?))
 }

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod admission;
 pub mod assets;
 pub mod autoconfig;
+pub mod backup;
 pub mod body;
 pub mod conn;
 pub mod files;

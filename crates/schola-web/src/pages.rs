@@ -258,6 +258,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(logout))
         .configure(crate::setup::routes)
         .configure(crate::portal::routes)
+        .configure(crate::backup::routes)
         .configure(crate::files::routes)
         .configure(crate::webmail::routes)
         .configure(crate::updates::routes)

@@ -2,6 +2,7 @@
 admin-title = Verwaltung
 admin-nav = Verwaltung
 admin-nav-people = Personen
+admin-nav-backup = Datensicherung
 admin-nav-updates = Aktualisierungen
 admin-nav-groups = Gruppen
 admin-nav-notices = Mitteilungen

@@ -159,6 +159,7 @@ capacity-health-mail-queue = Mail-Warteschlange
 capacity-health-certificate = Zertifikat
 capacity-health-services = Schola-Dienste
 capacity-health-limits-hit = Erreichte Grenzen
+capacity-health-backup = Datensicherung
 
 # Bilder und Verlauf
 capacity-disk-title = Prognose des Speicherplatzes

@@ -2,6 +2,7 @@
 admin-title = Administration
 admin-nav = Administration
 admin-nav-people = People
+admin-nav-backup = Backup
 admin-nav-updates = Updates
 admin-nav-groups = Groups
 admin-nav-notices = Notices

@@ -159,6 +159,7 @@ capacity-health-mail-queue = Mail queue
 capacity-health-certificate = Certificate
 capacity-health-services = Schola services
 capacity-health-limits-hit = Limits reached
+capacity-health-backup = Backup
 
 # pictures and history
 capacity-disk-title = Disk growth forecast

@@ -2,6 +2,7 @@
 admin-title = Administration
 admin-nav = Administration
 admin-nav-people = Personnes
+admin-nav-backup = Sauvegarde
 admin-nav-updates = Mises à jour
 admin-nav-groups = Groupes
 admin-nav-notices = Annonces

@@ -159,6 +159,7 @@ capacity-health-mail-queue = File d'attente des courriels
 capacity-health-certificate = Certificat
 capacity-health-services = Services Schola
 capacity-health-limits-hit = Limites atteintes
+capacity-health-backup = Sauvegarde
 
 # images et historique
 capacity-disk-title = Prévision de l'espace disque

@@ -2,6 +2,7 @@
 admin-title = Beheer
 admin-nav = Beheer
 admin-nav-people = Personen
+admin-nav-backup = Back-up
 admin-nav-updates = Updates
 admin-nav-groups = Groepen
 admin-nav-notices = Mededelingen

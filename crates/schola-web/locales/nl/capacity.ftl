@@ -159,6 +159,7 @@ capacity-health-mail-queue = Mailwachtrij
 capacity-health-certificate = Certificaat
 capacity-health-services = Schola-diensten
 capacity-health-limits-hit = Bereikte limieten
+capacity-health-backup = Back-up
 
 # afbeeldingen en geschiedenis
 capacity-disk-title = Prognose van de schijfruimte

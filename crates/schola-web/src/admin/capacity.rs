@@ -184,6 +184,7 @@ const HEALTH: &[&str] = &[
     "certificate",
     "services",
     "limits-hit",
+    "backup",
 ];
 /// Figure keys of `schola_capacity::model::needs`, in its order, each with a translated name
 /// (`capacity-figure-<key>`); a test runs the model and fails on a key missing here.

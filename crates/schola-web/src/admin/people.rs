@@ -192,6 +192,8 @@ struct AdminPage {
     pages: usize,
     prev_link: Option<String>,
     next_link: Option<String>,
+    /// The backup's state, when one is set up.
+    backup: Option<crate::backup::Summary>,
 }
 
 #[derive(Deserialize)]
@@ -233,8 +235,16 @@ pub(crate) async fn admin(
         group: class.clone(),
     };
     let st = state.clone();
-    let (school, page, (people, total), groups, counts) =
+    let (school, page, (people, total), groups, counts, backup) =
         web::block(move || -> schola_core::Result<_> {
+            // an unreadable status is shown (and explained) on the Backup page only
+            let backup = crate::backup::configured(&st)
+                .then(|| {
+                    schola_core::backups::BackupPaths::from_config(&st.cfg)
+                        .read_status()
+                        .ok()
+                })
+                .flatten();
             let counts: Vec<(Role, usize)> = Role::ALL
                 .iter()
                 .map(|r| st.store.count_people(Some(*r)).map(|n| (*r, n)))
@@ -256,6 +266,7 @@ pub(crate) async fn admin(
                 found,
                 st.store.list_groups(None)?,
                 counts,
+                backup,
             ))
         })
         .await??;
@@ -294,6 +305,7 @@ pub(crate) async fn admin(
             })
             .collect(),
         classes: group_options(&t, &groups, class.as_deref().unwrap_or("")),
+        backup: backup.map(|b| crate::backup::summary(&t, &b)),
         total: total as i64,
         people,
         page,

@@ -7,6 +7,7 @@
 mod admin_pages;
 mod assets;
 mod autoconfig;
+mod backup;
 mod capacity;
 mod files;
 mod groups;
