@@ -679,7 +679,7 @@ impl School {
         // videos: in teachers' homes and class folders
         let budget = total.saturating_sub(written + school.mail_bytes);
         let mut written = 0;
-        let mut n = 0;
+        let mut n: usize = 0;
         while written < budget {
             let left = budget - written;
             let mut size = (100 * MIB + rng.below(601 * MIB)).min(left);
@@ -687,7 +687,7 @@ impl School {
                 size = left;
             }
             n += 1;
-            let path = if n % 2 == 0 {
+            let path = if n.is_multiple_of(2) {
                 let login = rng.pick(&school.logins);
                 data.join(format!("home/{login}/Videos/Aufnahme-{n:03}.mp4"))
             } else {
@@ -716,7 +716,7 @@ impl School {
         let subject = rng.pick(SUBJECTS);
         let kind = rng.pick(KINDS);
         let n = self.docs.len();
-        let ext = if n % 3 == 0 { "md" } else { "txt" };
+        let ext = if n.is_multiple_of(3) { "md" } else { "txt" };
         if rng.below(10) == 0 {
             let class = format!("{}{}", 5 + rng.below(6), ['a', 'b', 'c', 'd'][n % 4]);
             data.join(format!(
