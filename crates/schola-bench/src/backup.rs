@@ -146,11 +146,12 @@ pub fn run(args: &BackupArgs) -> Result<bool> {
 }
 
 /// About how long a run takes on the appliance's class of machine (a disk writing ~250 MiB/s
-/// with fsync, 2 cores), from a `--gib 1` run: generating (~200 MiB/s), tar (~180 MiB/s), the
-/// first backup (~60 MiB/s), and a fixed part for the incremental backup, restores and syncs.
+/// with fsync, 2 cores, shared), from `--gib 1` and `--gib 10` runs: generating (~180 MiB/s),
+/// tar (~120 MiB/s), the first backup (~45 MiB/s), and a fixed part for the incremental backup,
+/// restores and syncs. A 10 GiB run took 7.5 minutes.
 fn estimate(total: u64) -> Duration {
     let mib = total as f64 / MIB as f64;
-    Duration::from_secs_f64(40.0 + mib * (1.0 / 200.0 + 1.0 / 180.0 + 1.0 / 60.0))
+    Duration::from_secs_f64(40.0 + mib * (1.0 / 180.0 + 1.0 / 120.0 + 1.0 / 45.0))
 }
 
 /// One restic run may take this long before it is stopped (a floor of 17 MiB/s, far below any
