@@ -2,6 +2,7 @@
 //! `scripts/bench`. Exit status: 0 when the benchmark meets its goal, 1 when it does not or
 //! cannot run, 2 for a usage error.
 
+mod backup;
 mod capacity;
 mod cgroup;
 mod files;
@@ -44,6 +45,9 @@ enum Bench {
     /// File shares: a 1 GiB upload against dd, parallel uploads while people sign in, and
     /// WebDAV against Apache's mod_dav, through a real schola-web and schola-files.
     Files(files::FilesArgs),
+    /// Backup of a school's data (documents, videos, mail) through schola-backup and restic:
+    /// the first and an incremental backup and restoring one file, against tar on the same tree.
+    Backup(backup::BackupArgs),
     /// The capacity probe and model inside a size's control group (used by
     /// capacity-accuracy; prints JSON).
     #[command(hide = true)]
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Bench::CapacityAccuracy(args) => ("capacity-accuracy", capacity::run(args)),
         Bench::Import(args) => ("import", import::run(args)),
         Bench::Files(args) => ("files", files::run(args)),
+        Bench::Backup(args) => ("backup", backup::run(args)),
         Bench::CapacityProbe(args) => ("capacity-probe", capacity::probe(args)),
     };
     match result {
