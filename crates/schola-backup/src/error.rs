@@ -73,10 +73,37 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("there is no backup '{name}' in {repo}; 'scholactl backup list' shows the backups")]
+    UnknownSnapshot { name: String, repo: String },
+    #[error(
+        "backup {snapshot} does not say where the school's pieces were (it was made by an older Schola); restore single files and mailboxes from it with 'scholactl restore file|mailbox'"
+    )]
+    NoManifest { snapshot: String },
+    #[error(
+        "this machine already holds a school ({db}: {detail}); nothing was changed. To replace it with the backup, give --replace"
+    )]
+    TargetInUse { db: PathBuf, detail: String },
+    #[error(
+        "the restore stopped halfway: {cause}. Restored: {}. NOT restored: {}. Do not start Schola; fix the cause and run the restore again with --replace",
+        list(.done), list(.not_done)
+    )]
+    PartlyRestored {
+        done: Vec<String>,
+        not_done: Vec<String>,
+        cause: Box<Error>,
+    },
     #[error("no person has the login '{0}'")]
     NoSuchPerson(String),
     #[error(transparent)]
     Core(#[from] schola_core::Error),
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "nothing".into()
+    } else {
+        items.join(", ")
+    }
 }
 
 impl Error {

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod recovery_sheet;
 pub mod restic;
+pub mod server;
 pub mod ssh;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ pub use crate::error::{Error, Result};
 pub use crate::restic::{
     ForgetOutcome, Restic, Retention, RunningBackup, Snapshot, Summary, Target,
 };
+pub use crate::server::{Manifest, Piece, ServerOptions, ServerRestore, restore_server};
 
 /// Where Debian's Samba keeps its password database (tdbsam).
 pub const SAMBA_PASSDB: &str = "/var/lib/samba/private/passdb.tdb";
@@ -76,6 +78,21 @@ impl Layout {
         self.staging_dir().join("schola.db")
     }
 
+    /// The manifest written beside the database copy: where each piece of the school is.
+    pub fn staged_manifest(&self) -> PathBuf {
+        self.staging_dir().join(server::MANIFEST)
+    }
+
+    /// True when the configuration's whole directory is saved: on the appliance `/etc/schola`
+    /// is its own directory; with the dev profile the config file sits at the root that also
+    /// holds state and data, so only the file and its drop-ins are taken.
+    pub fn config_dir_whole(&self) -> bool {
+        self.config_file.as_ref().is_some_and(|file| {
+            let dir = file.parent().unwrap_or(Path::new("/"));
+            !(self.state_dir.starts_with(dir) || self.data_dir.starts_with(dir))
+        })
+    }
+
     /// One person's mailbox directory (`<vmail_dir>/<id>`).
     pub fn mailbox(&self, person_id: i64) -> PathBuf {
         self.vmail_dir.join(person_id.to_string())
@@ -95,10 +112,7 @@ impl Layout {
         };
         if let Some(file) = &self.config_file {
             let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
-            // on the appliance /etc/schola is its own directory; with the dev profile the
-            // config file sits at the root that also holds state and data, so only the file and
-            // its drop-ins are taken
-            if self.state_dir.starts_with(&dir) || self.data_dir.starts_with(&dir) {
+            if !self.config_dir_whole() {
                 want(&mut plan, file.clone(), "the configuration file");
                 let dropins = dir.join("conf.d");
                 if dropins.exists() {
@@ -155,17 +169,20 @@ impl Layout {
 /// The tags of a snapshot made on this machine: `schola` and the host name.
 pub fn tags() -> Vec<String> {
     let mut tags = vec![TAG.to_string()];
-    if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
-        let host = host.trim();
-        if !host.is_empty() {
-            tags.push(host.to_string());
-        }
-    }
+    tags.extend(host_name());
     tags
 }
 
+/// This machine's name, if the kernel knows one.
+pub fn host_name() -> Option<String> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let host = host.trim();
+    (!host.is_empty()).then(|| host.to_string())
+}
+
 /// Writes the database's consistent copy to the staging directory (SQLite's online backup: the
-/// daemons keep writing meanwhile, and the copy is one transaction's state).
+/// daemons keep writing meanwhile, and the copy is one transaction's state), and beside it the
+/// [`Manifest`] a whole-server restore reads to know where each piece came from.
 pub fn stage_database(store: &Store, layout: &Layout) -> Result<PathBuf> {
     let dir = layout.staging_dir();
     std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
@@ -185,6 +202,16 @@ pub fn stage_database(store: &Store, layout: &Layout) -> Result<PathBuf> {
         _ => {}
     }
     store.backup_to(&dest)?;
+    let manifest = layout.staged_manifest();
+    let json = serde_json::to_vec_pretty(&Manifest::of(layout)).map_err(|e| Error::Output {
+        what: "the backup's manifest".into(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&manifest, json).map_err(|source| Error::Io {
+        what: "cannot write",
+        path: manifest.clone(),
+        source,
+    })?;
     Ok(dest)
 }
 

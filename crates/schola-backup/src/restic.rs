@@ -283,6 +283,19 @@ impl Restic {
         self.finish(cmd, "restore from the backup").map(|_| ())
     }
 
+    /// Restores every path in `includes` (absolute paths as backed up, or restic patterns such
+    /// as `/var/lib/schola/*.secret`) from `snapshot` under `to`, in one run. A pattern that
+    /// matches nothing restores nothing.
+    pub fn restore_many(&self, snapshot: &str, includes: &[PathBuf], to: &Path) -> Result<()> {
+        self.ready()?;
+        let mut cmd = self.command();
+        cmd.args(["restore", snapshot, "--target"]).arg(to);
+        for i in includes {
+            cmd.arg("--include").arg(i);
+        }
+        self.finish(cmd, "restore from the backup").map(|_| ())
+    }
+
     /// Removes stale locks: ones whose restic process on this machine is gone (killed, power
     /// cut) or older than 30 minutes without refresh. restic decides staleness itself and never
     /// removes the lock of a run still in progress, so this is safe before every run; without

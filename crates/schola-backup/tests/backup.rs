@@ -1,6 +1,7 @@
 //! The one integration-test binary of schola-backup: a school in a temporary directory (a store
 //! with people, files with a 20 MiB video, a Maildir) backed up with the real restic from
-//! Debian, changed, and restored, compared byte for byte.
+//! Debian, changed, and restored, compared byte for byte — one file, one folder, one mailbox,
+//! and the whole school onto a fresh machine.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,14 +9,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::io::{Read as _, Write as _};
+
 use rand::RngCore as _;
-use schola_backup::{Error, Layout, Restic, Retention, Target};
+use schola_backup::{Error, Layout, Restic, Retention, ServerOptions, Target};
 use schola_core::audit::Actor;
 use schola_core::directory::NewPerson;
 use schola_core::login::LoginScheme;
 use schola_core::{Config, Store};
 
 const MIB: usize = 1024 * 1024;
+
+const CONFIG: &str = "profile = \"dev\"\n[mail]\nvmail_dir = \"vmail\"\n\
+                      [auth.argon2]\nmemory_kib = 64\niterations = 1\nparallelism = 1\n";
 
 struct School {
     dir: tempfile::TempDir,
@@ -31,12 +37,7 @@ impl School {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let config = root.join("schola.toml");
-        std::fs::write(
-            &config,
-            "profile = \"dev\"\n[mail]\nvmail_dir = \"vmail\"\n\
-             [auth.argon2]\nmemory_kib = 64\niterations = 1\nparallelism = 1\n",
-        )
-        .unwrap();
+        std::fs::write(&config, format!("# the school's own settings\n{CONFIG}")).unwrap();
         let cfg = Config::load(&config).unwrap();
         let (store, _) = Store::open(&cfg.database_path()).unwrap();
         let scheme = LoginScheme::parse(&cfg.directory.login_scheme).unwrap();
@@ -129,6 +130,48 @@ impl School {
     fn home(&self) -> PathBuf {
         self.cfg.paths.data_dir.join("home/anna.mueller")
     }
+
+    /// Gives a person a password (with the configured argon2 parameters, as schola-web does).
+    fn set_password(&self, login: &str, password: &str) {
+        let person = self.store.person_by_login(login).unwrap().unwrap();
+        let hash =
+            schola_core::password::hash_password_for(self.cfg.auth.argon2, password).unwrap();
+        self.store
+            .set_password_hash(&Actor::system("test"), person.id, &hash)
+            .unwrap();
+    }
+}
+
+/// Writes `size` random bytes to `path` a MiB at a time; returns their SHA-256.
+fn write_random_file(path: &Path, size: usize) -> Vec<u8> {
+    use sha2::Digest as _;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut hasher = sha2::Sha256::new();
+    let mut chunk = vec![0u8; MIB];
+    for _ in 0..size / MIB {
+        rand::rng().fill_bytes(&mut chunk);
+        hasher.update(&chunk);
+        file.write_all(&chunk).unwrap();
+    }
+    file.flush().unwrap();
+    hasher.finalize().to_vec()
+}
+
+/// The SHA-256 of a file, read a MiB at a time.
+fn sha256(path: &Path) -> Vec<u8> {
+    use sha2::Digest as _;
+    let mut file = std::fs::File::open(path).unwrap();
+    let mut hasher = sha2::Sha256::new();
+    let mut chunk = vec![0u8; MIB];
+    loop {
+        let n = file.read(&mut chunk).unwrap();
+        if n == 0 {
+            break;
+        }
+        hasher.update(&chunk[..n]);
+    }
+    hasher.finalize().to_vec()
 }
 
 fn require_restic() {
@@ -581,4 +624,233 @@ fn an_sftp_server_takes_the_backup_with_scholas_own_key() {
     assert!(matches!(e, Error::HostKeyChanged { .. }), "{e}");
     assert!(e.to_string().contains("shows another host key"), "{e}");
     assert_eq!(std::fs::read_to_string(&ssh.known_hosts).unwrap(), pinned);
+}
+
+#[test]
+fn a_200_mib_video_a_folder_and_a_mailbox_come_back_byte_for_byte() {
+    let s = School::new();
+    let video = s
+        .cfg
+        .paths
+        .data_dir
+        .join("home/ben.schulz/Videos/projektwoche.mp4");
+    let started = Instant::now();
+    let video_hash = write_random_file(&video, 200 * MIB);
+    println!(
+        "wrote the 200 MiB video in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let restic = s.restic();
+    restic.init().unwrap();
+    let report = schola_backup::back_up(&restic, &s.store, &s.layout).unwrap();
+    println!(
+        "backup of {} bytes in {:.1} s",
+        report.summary.total_bytes_processed, report.duration_secs
+    );
+    assert!(report.summary.total_bytes_processed > 200 * MIB as u64);
+
+    // the state as backed up, then lose a file, a folder and mails
+    let docs = s.home().join("Documents");
+    let docs_then = tree(&docs);
+    let ben = s.store.person_by_login("ben.schulz").unwrap().unwrap();
+    let mailbox = s.layout.mailbox(ben.id);
+    let mail_then = tree(&mailbox);
+    std::fs::remove_file(&video).unwrap();
+    std::fs::remove_dir_all(&docs).unwrap();
+    for e in std::fs::read_dir(mailbox.join("Maildir/cur")).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    assert!(tree(&mailbox).is_empty());
+
+    let started = Instant::now();
+    let out = s.root().join("restored");
+    let landed = schola_backup::restore_path(&restic, "latest", &video, &out).unwrap();
+    println!(
+        "restored the 200 MiB video in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(std::fs::metadata(&landed).unwrap().len(), 200 * MIB as u64);
+    assert_eq!(sha256(&landed), video_hash, "the video, byte for byte");
+    let landed = schola_backup::restore_path(&restic, "latest", &docs, &out).unwrap();
+    assert_eq!(tree(&landed), docs_then);
+    let landed =
+        schola_backup::restore_mailbox(&restic, &s.store, &s.layout, "ben.schulz", "latest", None)
+            .unwrap();
+    assert_eq!(landed, mailbox);
+    assert_eq!(tree(&mailbox), mail_then);
+}
+
+/// A machine that was just installed: its own dev-profile configuration, nothing else.
+struct FreshMachine {
+    dir: tempfile::TempDir,
+    layout: Layout,
+}
+
+impl FreshMachine {
+    fn new() -> FreshMachine {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("schola.toml");
+        std::fs::write(&config, format!("# a fresh install\n{CONFIG}")).unwrap();
+        let cfg = Config::load(&config).unwrap();
+        std::fs::create_dir_all(&cfg.paths.state_dir).unwrap();
+        std::fs::create_dir_all(dir.path().join("samba/private")).unwrap();
+        let mut layout = Layout::of(&cfg);
+        layout.samba_passdb = dir.path().join("samba/private/passdb.tdb");
+        FreshMachine { dir, layout }
+    }
+}
+
+#[test]
+fn the_whole_school_comes_back_on_a_fresh_machine() {
+    let mut s = School::new();
+    s.set_password("anna.mueller", "Sonnenblume-42");
+    s.set_password("ben.schulz", "Regenbogen-17");
+    s.layout.samba_passdb = s.root().join("samba/private/passdb.tdb");
+    write(&s.layout.samba_passdb, b"TDB file\0with NT hashes");
+    write(
+        &s.cfg.paths.state_dir.join("branding/logo.png"),
+        &random(4096),
+    );
+    let restic = s.restic();
+    restic.init().unwrap();
+    schola_backup::back_up(&restic, &s.store, &s.layout).unwrap();
+
+    let new = FreshMachine::new();
+    let e =
+        schola_backup::restore_server(&restic, "deadbeef", &new.layout, ServerOptions::default())
+            .unwrap_err();
+    assert!(matches!(e, Error::UnknownSnapshot { .. }), "{e}");
+    assert!(!new.layout.state_dir.join("schola.db").exists());
+
+    let started = Instant::now();
+    let done =
+        schola_backup::restore_server(&restic, "latest", &new.layout, ServerOptions::default())
+            .unwrap();
+    println!(
+        "restored the whole school in {:.1} s: {done:?}",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(done.people, 2);
+    assert!(
+        done.notes.iter().all(|n| !n.contains("cannot")),
+        "{:?}",
+        done.notes
+    );
+    for what in [
+        "the files",
+        "the mail",
+        "the TLS certificate",
+        "the school's logo",
+        "the secrets",
+        "the configuration",
+        "Samba's passwords",
+        "the database",
+    ] {
+        assert!(
+            done.restored.iter().any(|p| p.what == what),
+            "{what}: {done:?}"
+        );
+    }
+
+    // the restored configuration is the old school's, and with the dev profile's relative paths
+    // it names the new machine's places
+    let new_config = new.layout.config_file.clone().unwrap();
+    assert_eq!(
+        std::fs::read(&new_config).unwrap(),
+        std::fs::read(s.cfg.source.as_ref().unwrap()).unwrap()
+    );
+    let cfg = Config::load(&new_config).unwrap();
+    assert_eq!(cfg.paths.state_dir, new.layout.state_dir);
+    assert_eq!(cfg.paths.data_dir, new.layout.data_dir);
+    assert_eq!(cfg.mail.vmail_dir, new.layout.vmail_dir);
+
+    // the people sign in with their old passwords (the check schola-web does)
+    let store =
+        Store::open_current(&cfg.database_path(), Arc::new(schola_core::SystemClock)).unwrap();
+    let (anna, hash) = store.credentials("anna.mueller").unwrap().unwrap();
+    let hash = hash.unwrap();
+    assert!(schola_core::password::verify_password(
+        &hash,
+        "Sonnenblume-42"
+    ));
+    assert!(!schola_core::password::verify_password(
+        &hash,
+        "Regenbogen-17"
+    ));
+    assert_eq!(anna.id, s.anna_id);
+
+    // their files, their mail, the certificate, the secrets, the logo and Samba's passwords
+    assert_eq!(tree(&new.layout.data_dir), tree(&s.cfg.paths.data_dir));
+    assert_eq!(tree(&new.layout.vmail_dir), tree(&s.layout.vmail_dir));
+    assert_eq!(
+        tree(&new.layout.mailbox(anna.id).join("Maildir/cur")).len(),
+        5
+    );
+    for rel in ["tls", "branding"] {
+        assert_eq!(
+            tree(&new.layout.state_dir.join(rel)),
+            tree(&s.cfg.paths.state_dir.join(rel))
+        );
+    }
+    assert_eq!(
+        std::fs::read(cfg.mail_webmail_secret()).unwrap(),
+        b"s3cret\n"
+    );
+    assert_eq!(
+        std::fs::read(&new.layout.samba_passdb).unwrap(),
+        std::fs::read(&s.layout.samba_passdb).unwrap()
+    );
+    // no staging folder is left
+    for d in [
+        new.layout.state_dir.join("restore-staging"),
+        new.layout.data_dir.join(".schola-restore"),
+        new.layout.vmail_dir.join(".schola-restore"),
+    ] {
+        assert!(!d.exists(), "{} is left", d.display());
+    }
+
+    // a second restore onto the school that is now there is refused, and changes nothing
+    write(
+        &new.layout.data_dir.join("home/anna.mueller/new.txt"),
+        b"after\n",
+    );
+    let e = schola_backup::restore_server(&restic, "latest", &new.layout, ServerOptions::default())
+        .unwrap_err();
+    assert!(matches!(e, Error::TargetInUse { .. }), "{e}");
+    assert!(e.to_string().contains("with 2 people"), "{e}");
+    assert!(e.to_string().contains("--replace"), "{e}");
+    assert!(
+        new.layout
+            .data_dir
+            .join("home/anna.mueller/new.txt")
+            .exists()
+    );
+    drop(store);
+    // with --replace it is replaced; the database that was there is kept aside
+    let done = schola_backup::restore_server(
+        &restic,
+        "latest",
+        &new.layout,
+        ServerOptions { replace: true },
+    )
+    .unwrap();
+    assert!(
+        !new.layout
+            .data_dir
+            .join("home/anna.mueller/new.txt")
+            .exists()
+    );
+    assert!(
+        new.layout
+            .state_dir
+            .join("schola.db.before-restore")
+            .exists()
+    );
+    assert!(
+        done.notes.iter().any(|n| n.contains("kept as")),
+        "{:?}",
+        done.notes
+    );
+    assert_eq!(tree(&new.layout.data_dir), tree(&s.cfg.paths.data_dir));
+    let _ = new.dir.path();
 }
