@@ -123,6 +123,10 @@ pub enum Request {
     /// Restore a person's mailbox as it was in `snapshot`, into place: deleted mails come back,
     /// newer ones stay.
     RestoreMailbox { snapshot: String, login: String },
+    /// Disaster recovery, from the first-run setup of a freshly installed server: the whole
+    /// school from `snapshot`, then the services restarted. Refused by the helper when the
+    /// server already holds a school with people.
+    RestoreServer { snapshot: String },
 }
 
 impl Request {
@@ -144,6 +148,7 @@ impl Request {
                 check_snapshot(snapshot)?;
                 check_login(login)
             }
+            Request::RestoreServer { snapshot } => check_snapshot(snapshot),
         }
     }
 }

@@ -26,14 +26,31 @@ type Data = web::Data<AppState>;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/backup", web::get().to(admin_page))
         .route("/admin/backup", web::post().to(admin_request))
+        .route(
+            "/admin/backup/recovery-sheet.pdf",
+            web::get().to(recovery_sheet),
+        )
         .route("/files/restore", web::get().to(portal_page))
         .route("/files/restore", web::post().to(portal_request));
 }
 
-/// A backup is set up when the configuration names a repository (`scholactl backup init`
-/// made it).
+/// The backup target: `[backup]` of the configuration, else the one chosen on this page or in
+/// the first-run setup. Reads the database: call it on the blocking pool.
+pub(crate) fn target(state: &AppState) -> Option<schola_core::backups::Target> {
+    schola_core::backups::target(&state.cfg, &state.store)
+        .ok()
+        .flatten()
+}
+
+/// A backup is set up (see [`target`]). Reads the database: call it on the blocking pool.
 pub(crate) fn configured(state: &AppState) -> bool {
-    state.cfg.backup.repository.is_some()
+    target(state).is_some()
+}
+
+/// [`configured`] from an async handler.
+pub(crate) async fn is_configured(state: &Data) -> Result<bool, crate::pages::PageError> {
+    let st = state.clone();
+    Ok(web::block(move || configured(&st)).await?)
 }
 
 /// One backup in the list of a restore form.
@@ -47,8 +64,9 @@ pub struct SnapshotView {
 /// What the forms had in them, to show them again after a refusal.
 #[derive(Default)]
 struct Filled {
-    /// `files` or `mailbox`: the restore form the values belong to.
+    /// `files`, `mailbox` or `setup`: the form the values belong to.
     form: String,
+    target: String,
     login: String,
     snapshot: String,
     path: String,
@@ -58,6 +76,8 @@ struct Filled {
 enum Refusal {
     Expired,
     NotSetUp,
+    /// The target is set in the configuration file.
+    FromConfig,
     UnknownAction(String),
     Busy,
     UnknownLogin(String),
@@ -75,6 +95,7 @@ impl Refusal {
             Refusal::BadPath(p) if own => t.t1("restore-refused-path", "path", p),
             Refusal::Expired => t.t("form-expired"),
             Refusal::NotSetUp => t.t("backup-refused-not-set-up"),
+            Refusal::FromConfig => t.t("backup-refused-from-config"),
             Refusal::UnknownAction(a) => t.t1("unknown-action", "action", &format!("{a:?}")),
             Refusal::Busy => t.t("backup-refused-busy"),
             Refusal::UnknownLogin(l) => t.t1("backup-refused-login", "login", l),
@@ -87,7 +108,7 @@ impl Refusal {
     fn status(&self) -> StatusCode {
         match self {
             Refusal::Expired => StatusCode::FORBIDDEN,
-            Refusal::NotSetUp | Refusal::Busy => StatusCode::CONFLICT,
+            Refusal::NotSetUp | Refusal::Busy | Refusal::FromConfig => StatusCode::CONFLICT,
             Refusal::UnknownAction(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         }
@@ -100,11 +121,27 @@ struct Read {
     status: Status,
     pending: bool,
     error: Option<String>,
+    target: Option<schola_core::backups::Target>,
+    /// The public key Schola signs in to an SFTP target with (made by the helper).
+    public_key: Option<String>,
+    /// The passphrase file is readable here (written by this page or the setup), so the
+    /// recovery sheet can be printed from the browser.
+    sheet: bool,
 }
 
 async fn read(state: &Data) -> Result<Read, crate::pages::PageError> {
     let paths = BackupPaths::from_config(&state.cfg);
+    let st = state.clone();
     Ok(web::block(move || {
+        let target = target(&st);
+        let public_key = target
+            .as_ref()
+            .filter(|t| t.repository.starts_with("sftp:"))
+            .and_then(|_| std::fs::read_to_string(paths.status_dir.join("id_ed25519.pub")).ok())
+            .map(|k| k.trim().to_string());
+        let sheet = target
+            .as_ref()
+            .is_some_and(|t| std::fs::File::open(&t.password_file).is_ok());
         let (status, error) = match paths.read_status() {
             Ok(s) => (s, None),
             Err(e) => (
@@ -116,6 +153,9 @@ async fn read(state: &Data) -> Result<Read, crate::pages::PageError> {
             status,
             pending: paths.request().exists(),
             error,
+            target,
+            public_key,
+            sheet,
         }
     })
     .await?)
@@ -162,6 +202,8 @@ fn action_label(t: &Tr, action: &str) -> String {
         "check" => t.t("backup-action-check"),
         "restore-files" => t.t("backup-action-restore-files"),
         "restore-mailbox" => t.t("backup-action-restore-mailbox"),
+        "init" => t.t("backup-action-init"),
+        "restore-server" => t.t("backup-action-restore-server"),
         other => other.to_string(),
     }
 }
@@ -208,6 +250,12 @@ struct BackupPage {
     layout: Layout,
     configured: bool,
     repository: String,
+    /// Set in the configuration file: this page cannot change it.
+    from_config: bool,
+    public_key: Option<String>,
+    sheet: bool,
+    /// What was typed in the set-up form, to show it again after a refusal.
+    new_target: String,
     /// A request waits for the helper, or the helper runs: the page reloads itself.
     busy: bool,
     pending: bool,
@@ -265,8 +313,16 @@ async fn render_admin(
         }
     });
     let page = BackupPage {
-        configured: configured(state),
-        repository: state.cfg.backup.repository.clone().unwrap_or_default(),
+        configured: r.target.is_some(),
+        repository: r
+            .target
+            .as_ref()
+            .map(|t| t.repository.clone())
+            .unwrap_or_default(),
+        from_config: r.target.as_ref().is_some_and(|t| t.from_config),
+        public_key: r.public_key.clone(),
+        sheet: r.sheet,
+        new_target: filled.target.clone(),
         busy: r.pending || running.is_some(),
         pending: r.pending,
         running,
@@ -330,6 +386,8 @@ pub struct AdminForm {
     snapshot: String,
     #[serde(default)]
     path: String,
+    #[serde(default)]
+    target: String,
 }
 
 /// The checks every request passes here before it is written: a backup is set up, none waits,
@@ -339,12 +397,12 @@ async fn check_common(
     snapshot: Option<&str>,
     path: Option<&str>,
 ) -> Result<(), Refusal> {
-    if !configured(state) {
-        return Err(Refusal::NotSetUp);
-    }
     let r = read(state)
         .await
         .map_err(|e| Refusal::Text(e.to_string()))?;
+    if r.target.is_none() {
+        return Err(Refusal::NotSetUp);
+    }
     if r.pending {
         return Err(Refusal::Busy);
     }
@@ -378,6 +436,10 @@ async fn write(state: &Data, actor: Actor, req: Request) -> Result<(), Refusal> 
             Request::RestoreMailbox { snapshot, login } => serde_json::json!({
                 "action": "restore-mailbox", "snapshot": snapshot, "login": login,
             }),
+            Request::Init => serde_json::json!({ "action": "init" }),
+            Request::RestoreServer { snapshot } => serde_json::json!({
+                "action": "restore-server", "snapshot": snapshot,
+            }),
         };
         st.store
             .record_event(&actor, "backup.requested", None, detail)
@@ -410,6 +472,7 @@ async fn admin_request(req: HttpRequest, state: Data, form: web::Form<AdminForm>
         login: f.login.clone(),
         snapshot: snapshot.clone(),
         path: f.path.clone(),
+        target: f.target.clone(),
     };
     let refuse = |refusal: Refusal, filled: Filled| {
         render_admin(
@@ -424,6 +487,9 @@ async fn admin_request(req: HttpRequest, state: Data, form: web::Form<AdminForm>
     };
     if !guard::eq(&f.csrf, &s.csrf) || !guard::same_origin(&req) {
         return refuse(Refusal::Expired, Filled::default()).await;
+    }
+    if f.action == "setup" {
+        return set_up(&req, &state, &s, f.target.trim(), filled).await;
     }
     let request = match f.action.as_str() {
         "run" => Request::Run,
@@ -456,6 +522,120 @@ async fn admin_request(req: HttpRequest, state: Data, form: web::Form<AdminForm>
     }
     tracing::info!(admin = %s.person.login, action = %f.action, login = %login, "backup helper asked");
     Ok(redirect("/admin/backup?asked=1"))
+}
+
+/// "Set up" (or change where the backup goes): the target is checked and kept, a new
+/// passphrase made (an old one is kept beside it), and the helper asked to make the repository
+/// — or, when the target holds one already, to check that it opens.
+async fn set_up(
+    req: &HttpRequest,
+    state: &Data,
+    s: &Session,
+    target: &str,
+    filled: Filled,
+) -> PageResult {
+    let refuse = |refusal: Refusal, filled: Filled| {
+        render_admin(req, state, s, refusal.status(), None, Some(refusal), filled)
+    };
+    if state.cfg.backup.repository.is_some() {
+        return refuse(Refusal::FromConfig, filled).await;
+    }
+    if let Err(e) = schola_core::settings::check_backup_target(target) {
+        return refuse(
+            Refusal::Text(crate::pages::capitalise(&e.to_string())),
+            filled,
+        )
+        .await;
+    }
+    if read(state).await?.pending {
+        return refuse(Refusal::Busy, filled).await;
+    }
+    let st = state.clone();
+    let actor = actor(req, s);
+    let t = target.to_string();
+    let done = web::block(move || crate::setup::set_up_backup(&st, &actor, &t)).await?;
+    if let Err(e) = done {
+        return refuse(
+            Refusal::Text(crate::pages::capitalise(&e.to_string())),
+            filled,
+        )
+        .await;
+    }
+    tracing::info!(admin = %s.person.login, target = %target, "backup target set");
+    Ok(redirect("/admin/backup?asked=1"))
+}
+
+/// The recovery sheet, in the admin's language: the target and the passphrase on one printable
+/// page. Only where this server can read the passphrase file (the one it made); one kept by
+/// root (`[backup] password_file`) is printed with `scholactl backup recovery-sheet`.
+async fn recovery_sheet(req: HttpRequest, state: Data) -> PageResult {
+    let s = match gate(&req, &state, Need::Admin).await? {
+        Ok(s) => s,
+        Err(resp) => return Ok(resp),
+    };
+    let st = state.clone();
+    let actor = actor(&req, &s);
+    let found = web::block(
+        move || -> schola_core::Result<Option<(String, String, String)>> {
+            let Some(t) = target(&st) else {
+                return Ok(None);
+            };
+            let Ok(phrase) = std::fs::read_to_string(&t.password_file) else {
+                return Ok(None);
+            };
+            st.store.record_event(
+                &actor,
+                "backup.recovery_sheet",
+                None,
+                serde_json::json!({ "target": t.repository }),
+            )?;
+            Ok(Some((
+                t.repository,
+                phrase.trim_end_matches(['\n', '\r']).to_string(),
+                st.store.school()?.name,
+            )))
+        },
+    )
+    .await??;
+    let Some((repo, phrase, school_name)) = found else {
+        return crate::admin::people::not_found(&req, &state, &s).await;
+    };
+    let t = Layout::for_session(&school(&state).await?, &s, &req).t;
+    let now = state.store.now();
+    let made = format!("{} UTC", t.datetime(now));
+    let server = req.connection_info().host().to_string();
+    let footer = format!("Schola {}", schola_core::VERSION);
+    let words = schola_backup::recovery_sheet::Words {
+        title: t.t("backup-sheet-title"),
+        target_label: t.t("backup-sheet-target"),
+        made_label: t.t("backup-sheet-made"),
+        server_label: t.t("backup-sheet-server"),
+        passphrase_label: t.t("backup-sheet-passphrase"),
+        paragraphs: vec![
+            t.t("backup-sheet-keep"),
+            t.t("backup-sheet-restore"),
+            t.t1("backup-sheet-restic", "target", &repo),
+        ],
+    };
+    let pdf = schola_backup::recovery_sheet::pdf(
+        &schola_backup::recovery_sheet::Sheet {
+            school: &school_name,
+            target: &repo,
+            passphrase: &phrase,
+            made: &made,
+            server: &server,
+            footer: &footer,
+        },
+        &words,
+    );
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"schola-recovery-sheet.pdf\"",
+        ))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(pdf))
 }
 
 // ---- the portal's "restore my files" ----
@@ -507,7 +687,7 @@ async fn portal_page(req: HttpRequest, state: Data, q: web::Query<RestoreQuery>)
         Ok(s) => s,
         Err(resp) => return Ok(resp),
     };
-    if !configured(&state) {
+    if !is_configured(&state).await? {
         return crate::admin::people::not_found(&req, &state, &s).await;
     }
     let mut notice = None;
@@ -551,7 +731,7 @@ async fn portal_request(req: HttpRequest, state: Data, form: web::Form<RestoreFo
         Ok(s) => s,
         Err(resp) => return Ok(resp),
     };
-    if !configured(&state) {
+    if !is_configured(&state).await? {
         return crate::admin::people::not_found(&req, &state, &s).await;
     }
     let f = form.into_inner();

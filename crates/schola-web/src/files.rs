@@ -319,7 +319,7 @@ async fn files_page(req: HttpRequest, state: Data) -> PageResult {
         is_teacher,
         groups,
         mount_url,
-        restore: crate::backup::configured(&state),
+        restore: crate::backup::is_configured(&state).await?,
     };
     Ok(html(StatusCode::OK, page.render()?))
 }

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod pages;
 pub mod portal;
 pub mod setup;
+pub mod setup_restore;
 pub mod state;
 pub mod tls;
 pub mod updates;

@@ -257,6 +257,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(login_submit))
         .route("/logout", web::post().to(logout))
         .configure(crate::setup::routes)
+        .configure(crate::setup_restore::routes)
         .configure(crate::portal::routes)
         .configure(crate::backup::routes)
         .configure(crate::files::routes)

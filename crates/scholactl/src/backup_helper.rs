@@ -22,8 +22,8 @@ use schola_core::{Config, Store};
 use crate::context::Ctx;
 use crate::output;
 
-/// The exit status when the backup target is not there (EX_TEMPFAIL): the service unit retries
-/// on it (`RestartForceExitStatus=75`), and on nothing else.
+/// The exit status when the backup target is not there (EX_TEMPFAIL), told apart from other
+/// failures in the journal; the service unit retries every failure an hour later.
 pub const TARGET_MISSING: u8 = 75;
 
 fn now() -> i64 {
@@ -289,6 +289,29 @@ pub fn run_request(ctx: &Ctx) -> Result<u8> {
             let outcome = restore_files(&cfg, &restic, &store, &snapshot, &login, &path);
             finish(&paths, status, outcome)
         }
+        Request::RestoreServer { snapshot } => {
+            begin(&paths, &mut status, "restore-server")?;
+            let outcome = (|| -> Result<String> {
+                let done = schola_backup::server::restore_server(
+                    &restic,
+                    &snapshot,
+                    &Layout::of(&cfg),
+                    schola_backup::server::ServerOptions::default(),
+                )?;
+                Ok(format!(
+                    "restored the school from backup {} of {} ({} people); the services are restarted",
+                    short(&done.snapshot),
+                    done.from_host,
+                    done.people
+                ))
+            })();
+            let restored = outcome.is_ok();
+            let code = finish(&paths, status, outcome)?;
+            if restored {
+                restart_services();
+            }
+            Ok(code)
+        }
         Request::RestoreMailbox { snapshot, login } => {
             begin(&paths, &mut status, "restore-mailbox")?;
             let outcome = (|| -> Result<String> {
@@ -307,6 +330,29 @@ pub fn run_request(ctx: &Ctx) -> Result<u8> {
                 ))
             })();
             finish(&paths, status, outcome)
+        }
+    }
+}
+
+/// After a whole-server restore the daemons must read the restored database, certificate and
+/// configuration: restart them (without waiting: schola-web is among them). Outside systemd (a
+/// test, a developer's machine) there is nothing to restart.
+fn restart_services() {
+    if std::env::var_os("INVOCATION_ID").is_none() {
+        return;
+    }
+    for args in [
+        &["--no-block", "restart", "schola.target"][..],
+        &[
+            "--no-block",
+            "try-restart",
+            "smbd.service",
+            "postfix.service",
+            "dovecot.service",
+        ][..],
+    ] {
+        if let Err(e) = std::process::Command::new("systemctl").args(args).status() {
+            eprintln!("cannot run systemctl {}: {e}", args.join(" "));
         }
     }
 }

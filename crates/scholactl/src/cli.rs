@@ -110,7 +110,8 @@ pub enum BackupCommand {
     },
     /// The nightly backup (schola-backup.timer): back up unless one succeeded in the last 20
     /// hours, thin out by the retention, check the repository weekly, and record the result
-    /// for the admin UI; exits 75 when the target is not there (the service retries hourly)
+    /// for the admin UI; exits 75 when the target is not there (the service retries a failure
+    /// hourly)
     Nightly {
         /// Back up even when one succeeded in the last 20 hours
         #[arg(long)]

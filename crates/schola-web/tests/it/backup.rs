@@ -433,3 +433,151 @@ async fn portal_restore_asks_for_the_sessions_own_files_only() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].actor, "joerg.mueller");
 }
+
+#[tokio::test]
+async fn the_backup_is_set_up_on_the_page_and_its_recovery_sheet_printed() {
+    let s = Server::start("");
+    let p = paths(&s);
+    let c = signed_in(&s, "admin", ADMIN_PW).await;
+    let body = s.page(&c, "/admin/backup").await;
+    assert!(body.contains("Set up the backup"), "{body}");
+    let csrf = hidden_csrf(&body).unwrap();
+    let setup = async |target: &str| {
+        post(
+            &s,
+            &c,
+            "/admin/backup",
+            &[("csrf", &csrf), ("action", "setup"), ("target", target)],
+        )
+        .await
+    };
+    let r = setup("media/backup").await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap().replace("&#39;", "'");
+    assert!(body.contains("must be a folder's full path"), "{body}");
+    assert!(
+        body.contains("value=\"media/backup\""),
+        "what was typed is kept"
+    );
+    assert_eq!(s.store().backup_target().unwrap(), None);
+    assert!(!p.request().exists());
+
+    let r = setup("/media/backup/schola").await;
+    assert_eq!(location(&r), "/admin/backup?asked=1");
+    assert_eq!(
+        s.store().backup_target().unwrap().as_deref(),
+        Some("/media/backup/schola")
+    );
+    assert_eq!(p.take_request().unwrap(), Some(Request::Init));
+    let phrase = std::fs::read_to_string(s.dir.path().join("state/backup.pass")).unwrap();
+    let phrase = phrase.trim();
+    assert_eq!(phrase.len(), 29, "{phrase}");
+
+    let body = s.page(&c, "/admin/backup").await;
+    assert!(body.contains("<code>/media/backup/schola</code>"), "{body}");
+    assert!(
+        body.contains("href=\"/admin/backup/recovery-sheet.pdf\""),
+        "{body}"
+    );
+    assert!(
+        !body.contains(phrase),
+        "the passphrase is only on the sheet, not on the page"
+    );
+    let r = c
+        .get(s.url("/admin/backup/recovery-sheet.pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let pdf = r.bytes().await.unwrap();
+    let has = |needle: &[u8]| pdf.windows(needle.len()).any(|w| w == needle);
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(has(phrase.as_bytes()), "the passphrase is on the sheet");
+    assert!(has(b"/media/backup/schola"));
+    assert!(has(b"Backup recovery sheet"));
+
+    // nobody else gets it
+    let student = signed_in(&s, "joerg.mueller", STUDENT_PW).await;
+    let r = student
+        .get(s.url("/admin/backup/recovery-sheet.pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 200);
+    let body = r.bytes().await.unwrap();
+    assert!(!body.windows(phrase.len()).any(|w| w == phrase.as_bytes()));
+
+    // an SFTP target: the page shows the key Schola signs in with (made by the helper)
+    let r = setup("sftp:backup@nas.schule.example:/srv/schola").await;
+    assert_eq!(location(&r), "/admin/backup?asked=1");
+    p.take_request().unwrap();
+    std::fs::create_dir_all(&p.status_dir).unwrap();
+    std::fs::write(
+        p.status_dir.join("id_ed25519.pub"),
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTest schola-backup@test\n",
+    )
+    .unwrap();
+    let body = s.page(&c, "/admin/backup").await;
+    assert!(
+        body.contains("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTest schola-backup@test"),
+        "{body}"
+    );
+    let new_phrase = std::fs::read_to_string(s.dir.path().join("state/backup.pass")).unwrap();
+    assert_ne!(
+        new_phrase.trim(),
+        phrase,
+        "a new place gets a new passphrase"
+    );
+    let kept = std::fs::read_dir(s.dir.path().join("state"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("backup.pass.")
+        })
+        .count();
+    assert_eq!(kept, 1, "the old passphrase is kept beside it");
+}
+
+#[tokio::test]
+async fn a_backup_set_in_the_configuration_is_not_changed_on_the_page() {
+    let (s, p) = set_up_server();
+    let c = signed_in(&s, "admin", ADMIN_PW).await;
+    let body = s.page(&c, "/admin/backup").await;
+    assert!(
+        body.contains("scholactl backup recovery-sheet"),
+        "root's passphrase file: printed on the server: {body}"
+    );
+    assert!(!body.contains("name=\"target\""), "no form to change it");
+    let csrf = hidden_csrf(&body).unwrap();
+    let r = post(
+        &s,
+        &c,
+        "/admin/backup",
+        &[
+            ("csrf", &csrf),
+            ("action", "setup"),
+            ("target", "/mnt/other"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("set in the configuration file")
+    );
+    assert_eq!(s.store().backup_target().unwrap(), None);
+    assert!(!p.request().exists());
+}

@@ -350,3 +350,116 @@ async fn the_wizard_refuses_bad_input_keeps_what_was_typed_and_changes_nothing()
     assert_eq!(served_fingerprint(&s).await, first);
     assert!(s.store().has_admin().unwrap());
 }
+
+/// Disaster recovery from the wizard: a new server is pointed at the school's backup; the web
+/// server keeps the target and passphrase and asks the root helper, and shows how it goes.
+#[tokio::test]
+async fn a_new_server_is_pointed_at_the_schools_backup_from_the_wizard() {
+    use schola_core::backups::{BackupPaths, Request, RunState, Status};
+    let s = fresh();
+    let c = any_cert_client();
+    let setup = s.page(&c, "/setup").await;
+    assert!(setup.contains("href=\"/setup/restore\""), "{setup}");
+    let page = s.page(&c, "/setup/restore").await;
+    assert!(
+        page.contains("Restore your school from its backup"),
+        "{page}"
+    );
+    let csrf = hidden_csrf(&page).unwrap();
+    let code = setup_code(&s);
+    let paths = BackupPaths::from_config(&schola_core::Config::load(&s.config_path).unwrap());
+    let send = async |code: &str, target: &str, phrase: &str| {
+        let r = c
+            .post(s.url("/setup/restore"))
+            .header("origin", s.url(""))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("setup_code", code),
+                ("backup_target", target),
+                ("passphrase", phrase),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let loc = location(&r);
+        let body = r.text().await.unwrap();
+        (
+            status,
+            loc,
+            body.replace("&#x27;", "'").replace("&#39;", "'"),
+        )
+    };
+    let phrase = "kx7m-p3qa-9dtn-4wzr-h8ce-tu2b";
+    for (code, target, phrase, status, says) in [
+        (
+            "aaaa-bbbb-cccc",
+            "/media/backup/schola",
+            phrase,
+            403,
+            "The setup code is wrong.",
+        ),
+        (
+            code.as_str(),
+            "media/backup",
+            phrase,
+            422,
+            "must be a folder's full path",
+        ),
+        (
+            code.as_str(),
+            "/media/backup/schola",
+            " ",
+            422,
+            "Type the passphrase from the recovery sheet.",
+        ),
+    ] {
+        let (got, _, body) = send(code, target, phrase).await;
+        assert_eq!(got, status, "{says}: {body}");
+        assert!(body.contains(says), "{says}: {body}");
+        assert!(!paths.request().exists(), "{says}: nothing asked");
+        assert_eq!(s.store().backup_target().unwrap(), None, "{says}");
+    }
+    let (got, loc, body) = send(&code, "/media/backup/schola", phrase).await;
+    assert_eq!((got, loc.as_str()), (303, "/setup/restore"), "{body}");
+    assert_eq!(
+        std::fs::read_to_string(s.dir.path().join("state/backup.pass")).unwrap(),
+        format!("{phrase}\n")
+    );
+    assert_eq!(
+        s.store().backup_target().unwrap().as_deref(),
+        Some("/media/backup/schola")
+    );
+    assert_eq!(
+        paths.take_request().unwrap(),
+        Some(Request::RestoreServer {
+            snapshot: "latest".into()
+        })
+    );
+
+    // while the helper restores, the page says so and reloads itself; a failure is shown with
+    // the form again
+    let mut status = Status {
+        action: Some("restore-server".into()),
+        state: Some(RunState::Running),
+        ..Status::default()
+    };
+    paths.write_status(&status).unwrap();
+    let page = s.page(&c, "/setup/restore").await;
+    assert!(page.contains("http-equiv=\"refresh\""), "{page}");
+    assert!(
+        page.contains("Restoring the school from its backup"),
+        "{page}"
+    );
+    status.state = Some(RunState::Failed);
+    status.message = "the backup password is wrong for /media/backup/schola".into();
+    paths.write_status(&status).unwrap();
+    let page = s.page(&c, "/setup/restore").await;
+    assert!(
+        page.contains(
+            "The restore did not work: the backup password is wrong for /media/backup/schola"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("name=\"passphrase\""));
+}
