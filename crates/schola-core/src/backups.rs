@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Profile;
 use crate::error::{Error, Result};
-use crate::updates::{take_request_file, write_request_file};
+use crate::updates::{read_status_file, take_request_file, write_request_file, write_status_file};
 use crate::{Config, UnixTime};
 
 pub const REQUEST_FILE: &str = "request";
@@ -351,37 +351,14 @@ impl BackupPaths {
 
     /// The last status the helper wrote; the default when it has written none.
     pub fn read_status(&self) -> Result<Status> {
-        match fs::read(self.status()) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                Error::Invalid(format!("{} is damaged: {e}", self.status().display()))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Status::default()),
-            Err(e) => Err(Error::io(
-                format!("cannot read {}", self.status().display()),
-                e,
-            )),
-        }
+        read_status_file(&self.status())
     }
 
     /// Replaces the status file atomically, readable by all (it holds no secret).
     pub fn write_status(&self, status: &Status) -> Result<()> {
-        let path = self.status();
-        let what = |e| Error::io(format!("cannot write {}", path.display()), e);
-        fs::create_dir_all(&self.status_dir).map_err(what)?;
-        let tmp = self.status_dir.join(".status.json.tmp");
-        let _ = fs::remove_file(&tmp);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)
-            .map_err(what)?;
-        let json = serde_json::to_vec_pretty(status)
-            .map_err(|e| Error::Invalid(format!("status: {e}")))?;
-        f.write_all(&json)
-            .and_then(|()| f.sync_all())
-            .map_err(what)?;
-        fs::rename(&tmp, &path).map_err(what)
+        fs::create_dir_all(&self.status_dir)
+            .map_err(|e| Error::io(format!("cannot create {}", self.status_dir.display()), e))?;
+        write_status_file(&self.status_dir, STATUS_FILE, status)
     }
 }
 
@@ -389,25 +366,12 @@ impl BackupPaths {
 pub fn restored_folder_name(snapshot_time: UnixTime) -> String {
     let days = snapshot_time.div_euclid(86_400);
     let secs = snapshot_time.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::clock::civil_from_days(days);
     format!(
         "Restored {y:04}-{m:02}-{d:02} {:02}{:02}",
         secs / 3600,
         (secs % 3600) / 60
     )
-}
-
-/// Howard Hinnant's days-from-civil inverse.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]

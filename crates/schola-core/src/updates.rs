@@ -165,36 +165,12 @@ impl UpdatePaths {
 
     /// The last status the helper wrote; the default when it has written none.
     pub fn read_status(&self) -> Result<Status> {
-        match fs::read(self.status()) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                Error::Invalid(format!("{} is damaged: {e}", self.status().display()))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Status::default()),
-            Err(e) => Err(Error::io(
-                format!("cannot read {}", self.status().display()),
-                e,
-            )),
-        }
+        read_status_file(&self.status())
     }
 
     /// Replaces the status file atomically, readable by the web server.
     pub fn write_status(&self, status: &Status) -> Result<()> {
-        let path = self.status();
-        let what = |e| Error::io(format!("cannot write {}", path.display()), e);
-        let tmp = self.update_dir.join(".status.json.tmp");
-        let _ = fs::remove_file(&tmp);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)
-            .map_err(what)?;
-        let json = serde_json::to_vec_pretty(status)
-            .map_err(|e| Error::Invalid(format!("status: {e}")))?;
-        f.write_all(&json)
-            .and_then(|()| f.sync_all())
-            .map_err(what)?;
-        fs::rename(&tmp, &path).map_err(what)
+        write_status_file(&self.update_dir, STATUS_FILE, status)
     }
 
     /// The helper holds this lock (exclusive) for the whole run; `scholactl upgrade` takes it too.
@@ -263,6 +239,37 @@ impl UpdatePaths {
             reset,
         })
     }
+}
+
+/// A helper's JSON status file; the default when there is none yet.
+pub(crate) fn read_status_file<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Invalid(format!("{} is damaged: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+/// Replaces a helper's JSON status file `dir/name` atomically (a temporary file, synced, then
+/// renamed), readable by all: it holds no secret, and the web server reads it.
+pub(crate) fn write_status_file<T: Serialize>(dir: &Path, name: &str, status: &T) -> Result<()> {
+    let path = dir.join(name);
+    let what = |e| Error::io(format!("cannot write {}", path.display()), e);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let _ = fs::remove_file(&tmp);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&tmp)
+        .map_err(what)?;
+    let json =
+        serde_json::to_vec_pretty(status).map_err(|e| Error::Invalid(format!("status: {e}")))?;
+    f.write_all(&json)
+        .and_then(|()| f.sync_all())
+        .map_err(what)?;
+    fs::rename(&tmp, &path).map_err(what)
 }
 
 /// Leaves a one-line request for a privileged helper: written to a temporary file and renamed,

@@ -81,7 +81,7 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
 
 /// `YYYY-MM-DD` (UTC) of a Unix time.
 pub fn date(t: i64) -> String {
-    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
+    let (y, m, d) = schola_core::clock::civil_from_days(t.div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02}")
 }
 
@@ -89,20 +89,6 @@ pub fn date(t: i64) -> String {
 pub fn datetime(t: i64) -> String {
     let secs = t.rem_euclid(86_400);
     format!("{} {:02}:{:02} UTC", date(t), secs / 3600, secs % 3600 / 60)
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
