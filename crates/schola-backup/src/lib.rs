@@ -207,11 +207,14 @@ pub fn stage_database(store: &Store, layout: &Layout) -> Result<PathBuf> {
         what: "the backup's manifest".into(),
         message: e.to_string(),
     })?;
-    std::fs::write(&manifest, json).map_err(|source| Error::Io {
-        what: "cannot write",
-        path: manifest.clone(),
-        source,
-    })?;
+    // written only when it changed, so that restic does not count it as a changed file each run
+    if std::fs::read(&manifest).ok().as_deref() != Some(json.as_slice()) {
+        std::fs::write(&manifest, json).map_err(|source| Error::Io {
+            what: "cannot write",
+            path: manifest.clone(),
+            source,
+        })?;
+    }
     Ok(dest)
 }
 

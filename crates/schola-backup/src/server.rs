@@ -127,7 +127,7 @@ pub fn restore_server(
 
     // 1. the manifest: where everything was
     let manifest_path = old_staging.join(MANIFEST);
-    restic.restore_many(&snap.id, &[manifest_path.clone()], &state_stage)?;
+    restic.restore_many(&snap.id, std::slice::from_ref(&manifest_path), &state_stage)?;
     let manifest: Manifest = std::fs::read(under(&state_stage, &manifest_path))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -159,9 +159,17 @@ pub fn restore_server(
     std::fs::create_dir_all(&target.data_dir).map_err(io("cannot create", &target.data_dir))?;
     std::fs::create_dir_all(&target.vmail_dir).map_err(io("cannot create", &target.vmail_dir))?;
     let data_stage = staging.make(target.data_dir.join(".schola-restore"))?;
-    restic.restore_many(&snap.id, &[manifest.data_dir.clone()], &data_stage)?;
+    restic.restore_many(
+        &snap.id,
+        std::slice::from_ref(&manifest.data_dir),
+        &data_stage,
+    )?;
     let vmail_stage = staging.make(target.vmail_dir.join(".schola-restore"))?;
-    restic.restore_many(&snap.id, &[manifest.vmail_dir.clone()], &vmail_stage)?;
+    restic.restore_many(
+        &snap.id,
+        std::slice::from_ref(&manifest.vmail_dir),
+        &vmail_stage,
+    )?;
 
     // 3. the database copy: open it where it is, refuse one from a newer Schola, and bring an
     //    older one to this version's schema (Store::open, as `scholactl db migrate` does; its

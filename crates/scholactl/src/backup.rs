@@ -163,6 +163,11 @@ pub fn restore(ctx: &Ctx, cmd: RestoreCommand) -> Result<()> {
             )?;
             (format!("the mailbox of {login}"), landed)
         }
+        RestoreCommand::Server {
+            repo,
+            snapshot,
+            replace,
+        } => return restore_server(ctx, &cfg, &repo, &snapshot, replace),
     };
     if ctx.json {
         output::print_json(&json!({ "restored": what, "to": landed }))
@@ -173,6 +178,45 @@ pub fn restore(ctx: &Ctx, cmd: RestoreCommand) -> Result<()> {
             landed.display()
         ))
     }
+}
+
+/// The whole school onto this machine. Stays root (like `backup`): it writes the state, the
+/// files, the mail, `/etc/schola` and Samba's passdb, and gives each the owner of its place.
+fn restore_server(
+    ctx: &Ctx,
+    cfg: &Config,
+    repo: &RepoArgs,
+    snapshot: &str,
+    replace: bool,
+) -> Result<()> {
+    let restic = restic(cfg, repo)?;
+    let done = schola_backup::restore_server(
+        &restic,
+        snapshot,
+        &Layout::of(cfg),
+        schola_backup::ServerOptions { replace },
+    )?;
+    if ctx.json {
+        return output::print_json(&done);
+    }
+    let mut text = format!(
+        "restored the school from backup {} (made on {} by Schola {}): {}\n",
+        done.snapshot.get(..8).unwrap_or(&done.snapshot),
+        output::printable(&done.from_host),
+        output::printable(&done.from_version),
+        output::count(done.people, "person", "people"),
+    );
+    for p in &done.restored {
+        text.push_str(&format!("  {} → {}\n", p.what, p.to.display()));
+    }
+    for note in &done.notes {
+        text.push_str(&format!("  note: {note}\n"));
+    }
+    text.push_str(
+        "next: start Schola with 'systemctl restart schola.target' and sign in as before, \
+         with the admin password the school had when the backup was made\n",
+    );
+    output::print(&text)
 }
 
 /// The repository from `--repo`/`--password-file`, else from `[backup]`.

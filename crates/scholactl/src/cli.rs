@@ -59,7 +59,8 @@ pub enum Command {
     /// mounted NAS share or an SFTP server; list, check and thin out the backups
     #[command(subcommand)]
     Backup(BackupCommand),
-    /// Restore a file, a folder or a mailbox from a backup
+    /// Restore a file, a folder or a mailbox from a backup, or the whole school onto a new
+    /// machine
     #[command(subcommand)]
     Restore(RestoreCommand),
     /// Start a demo school with 650 made-up people on this computer
@@ -168,6 +169,20 @@ pub enum RestoreCommand {
         /// Restore into this folder instead of into place
         #[arg(long)]
         to: Option<PathBuf>,
+    },
+    /// Restore the whole school (disaster recovery): the database, the configuration, the TLS
+    /// certificate and secrets, the files, the mail and Samba's passwords, each into the place
+    /// this machine's configuration names. Stop Schola first (systemctl stop schola.target)
+    Server {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// The backup: an id from 'scholactl backup list', or latest
+        #[arg(long, default_value = "latest")]
+        snapshot: String,
+        /// Replace the school this machine already holds (without it, a database with people
+        /// is refused)
+        #[arg(long)]
+        replace: bool,
     },
 }
 

@@ -1910,3 +1910,130 @@ fn the_nightly_backup_records_its_result_and_carries_out_requests() {
         0o700
     );
 }
+
+/// Disaster recovery with the real restic: a school backed up, then `restore server` onto a
+/// fresh machine (its own configuration, nothing else), where the people sign in with their old
+/// passwords and find their files and mail; a second restore onto it is refused without
+/// `--replace`.
+#[test]
+fn restore_server_brings_the_school_onto_a_fresh_machine() {
+    let found = Command::new("restic")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(found, "this test needs restic: apt-get install restic");
+    let s = School::new();
+    let root = s.dir.path().to_path_buf();
+    let mut config = std::fs::read_to_string(&s.config).unwrap();
+    config.push_str(
+        "[mail]\nvmail_dir = \"vmail\"\n\n[backup]\nrepository = \"usb/schola\"\npassword_file = \"backup.pass\"\n",
+    );
+    std::fs::write(&s.config, &config).unwrap();
+    std::fs::write(root.join("backup.pass"), "a long school passphrase\n").unwrap();
+    std::fs::create_dir_all(root.join("usb")).unwrap();
+    let args = [
+        "user",
+        "add",
+        "--given",
+        "Anna",
+        "--family",
+        "Müller",
+        "--password-stdin",
+    ];
+    succeeded(&args, s.run_with_stdin(&args, "Sonnenblume-7\n"));
+    let anna = s.json(&["user", "show", "anna.mueller"]);
+    let id = anna["id"].as_i64().unwrap_or_else(|| panic!("{anna}"));
+    let essay = "data/home/anna.mueller/Documents/essay.txt";
+    let mail = format!("vmail/{id}/Maildir/cur/1700000000.M1P1.schola:2,S");
+    for (rel, text) in [
+        (essay, "Mein Sommer\n".repeat(1000)),
+        (
+            mail.as_str(),
+            "From: teacher@test.schule.example\nSubject: Homework\n\nPage 12\n".to_string(),
+        ),
+    ] {
+        std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
+        std::fs::write(root.join(rel), text).unwrap();
+    }
+    s.ok(&["backup", "init"]);
+    s.ok(&["backup", "run"]);
+
+    // a fresh install (the dev profile's mail would be the machine's /var/vmail otherwise)
+    let fresh = School::empty();
+    std::fs::write(
+        &fresh.config,
+        format!("{FAST_CONFIG}[mail]\nvmail_dir = \"vmail\"\n"),
+    )
+    .unwrap();
+    let new_root = fresh.dir.path().to_path_buf();
+    let repo_args = [
+        "--repo",
+        root.join("usb/schola").to_str().unwrap(),
+        "--password-file",
+        root.join("backup.pass").to_str().unwrap(),
+    ]
+    .map(str::to_string);
+    let restore = |extra: &[&str]| {
+        let mut a = vec!["restore", "server"];
+        a.extend(repo_args.iter().map(String::as_str));
+        a.extend_from_slice(extra);
+        a.iter().map(|x| x.to_string()).collect::<Vec<_>>()
+    };
+    let args = restore(&[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let done = fresh.json(&args);
+    assert_eq!(done["people"], 2, "{done}");
+    assert!(
+        done["restored"].to_string().contains("the database"),
+        "{done}"
+    );
+
+    // the old school's configuration at the new place, naming the new places
+    assert_eq!(std::fs::read_to_string(&fresh.config).unwrap(), config);
+    let people = fresh.people();
+    assert!(
+        people.iter().any(|p| p["login"] == "anna.mueller"),
+        "{people:?}"
+    );
+    let store = schola_core::Store::open_current(
+        &fresh.database(),
+        std::sync::Arc::new(schola_core::SystemClock),
+    )
+    .unwrap();
+    let (_, hash) = store.credentials("anna.mueller").unwrap().unwrap();
+    assert!(schola_core::password::verify_password(
+        &hash.unwrap(),
+        "Sonnenblume-7"
+    ));
+    drop(store);
+    for rel in [essay, mail.as_str()] {
+        assert_eq!(
+            std::fs::read(new_root.join(rel)).unwrap(),
+            std::fs::read(root.join(rel)).unwrap(),
+            "{rel}"
+        );
+    }
+
+    // the machine now holds a school: refused, unless replaced
+    let e = fresh.fail(&args);
+    assert!(
+        e.contains("this machine already holds a school") && e.contains("--replace"),
+        "{e}"
+    );
+    let args = restore(&["--replace"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let text = fresh.ok(&args);
+    assert!(text.contains("restored the school from backup"), "{text}");
+    assert!(text.contains("systemctl restart schola.target"), "{text}");
+    let e = fresh.fail(&[
+        "restore",
+        "server",
+        "--snapshot",
+        "deadbeef",
+        "--repo",
+        root.join("usb/schola").to_str().unwrap(),
+        "--password-file",
+        root.join("backup.pass").to_str().unwrap(),
+    ]);
+    assert!(e.contains("there is no backup 'deadbeef'"), "{e}");
+}
