@@ -2037,3 +2037,85 @@ fn restore_server_brings_the_school_onto_a_fresh_machine() {
     ]);
     assert!(e.contains("there is no backup 'deadbeef'"), "{e}");
 }
+
+/// Disaster recovery the way the first-run setup asks for it: on a fresh server (its empty
+/// database as schola-web made it) the wizard kept the target and passphrase and left a
+/// `RestoreServer` request; the root helper (`backup run-request`) restores the whole school.
+#[test]
+fn the_first_run_setups_restore_request_brings_the_school_back() {
+    use schola_core::backups::{self, BackupPaths, Request, RunState};
+    let found = Command::new("restic")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(found, "this test needs restic: apt-get install restic");
+    let old = School::new();
+    let root = old.dir.path().to_path_buf();
+    let repo = root.join("usb/schola");
+    let mut config = std::fs::read_to_string(&old.config).unwrap();
+    config.push_str(&format!(
+        "[mail]\nvmail_dir = \"vmail\"\n\n[backup]\nrepository = \"{}\"\npassword_file = \"backup.pass\"\n",
+        repo.display()
+    ));
+    std::fs::write(&old.config, config).unwrap();
+    std::fs::write(root.join("backup.pass"), "a long school passphrase\n").unwrap();
+    std::fs::create_dir_all(root.join("usb")).unwrap();
+    old.ok(&["backup", "init"]);
+    let anna = old.json(&["user", "add", "--given", "Anna", "--family", "Berg"]);
+    let login = anna["login"].as_str().unwrap().to_string();
+    let essay = format!("data/home/{login}/Documents/essay.txt");
+    std::fs::create_dir_all(root.join(&essay).parent().unwrap()).unwrap();
+    std::fs::write(root.join(&essay), "Mein Sommer\n".repeat(300)).unwrap();
+    old.ok(&["backup", "nightly"]);
+
+    // the new server, as the wizard leaves it
+    let fresh = School::empty();
+    let mut fresh_config = std::fs::read_to_string(&fresh.config).unwrap();
+    fresh_config.push_str("[mail]\nvmail_dir = \"vmail\"\n");
+    std::fs::write(&fresh.config, fresh_config).unwrap();
+    let cfg = schola_core::Config::load(&fresh.config).unwrap();
+    let ask = || {
+        let (store, _) = schola_core::Store::open(&cfg.database_path()).unwrap();
+        store
+            .set_backup_target(
+                &schola_core::audit::Actor::system("first-run setup"),
+                Some(repo.to_str().unwrap()),
+            )
+            .unwrap();
+        backups::write_passphrase(&cfg, "a long school passphrase", 1_795_485_600).unwrap();
+        BackupPaths::from_config(&cfg)
+            .write_request(&Request::RestoreServer {
+                snapshot: "latest".into(),
+            })
+            .unwrap();
+    };
+    ask();
+    let text = fresh.ok(&["backup", "run-request"]);
+    assert!(text.contains("restored the school from backup"), "{text}");
+    assert!(
+        fresh.people().iter().any(|p| p["login"] == login.as_str()),
+        "{:?}",
+        fresh.people()
+    );
+    assert_eq!(
+        std::fs::read_to_string(fresh.dir.path().join(&essay)).unwrap(),
+        "Mein Sommer\n".repeat(300)
+    );
+    let status = BackupPaths::from_config(&cfg).read_status().unwrap();
+    assert_eq!(status.action.as_deref(), Some("restore-server"));
+    assert_eq!(status.state, Some(RunState::Succeeded), "{status:?}");
+
+    // asked again, now that the school is there: refused, nothing changed (the restored
+    // configuration names its password file, which an appliance gets back with /etc/schola; the
+    // dev profile keeps it beside the configuration)
+    std::fs::copy(root.join("backup.pass"), fresh.dir.path().join("backup.pass")).unwrap();
+    ask();
+    let e = fresh.fail(&["backup", "run-request"]);
+    assert!(e.contains("already holds a school"), "{e}");
+    let status = BackupPaths::from_config(&cfg).read_status().unwrap();
+    assert_eq!(status.state, Some(RunState::Failed), "{status:?}");
+    assert!(
+        status.message.contains("already holds a school"),
+        "{status:?}"
+    );
+}
