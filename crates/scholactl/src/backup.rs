@@ -37,7 +37,12 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<()> {
         BackupCommand::Run(repo) => {
             let restic = restic(&cfg, &repo)?;
             let store = crate::context::open_existing_store(&cfg)?;
-            let report = schola_backup::back_up(&restic, &store, &Layout::of(&cfg))?;
+            let outcome = schola_backup::back_up(&restic, &store, &Layout::of(&cfg));
+            // a backup to the configured target counts for the dashboard like a nightly one
+            if repo.repo.is_none() {
+                crate::backup_helper::record_manual(&cfg, &restic, &outcome);
+            }
+            let report = outcome?;
             if ctx.json {
                 return output::print_json(&report);
             }
@@ -221,19 +226,30 @@ fn restore_server(
 
 /// The repository from `--repo`/`--password-file`, else from `[backup]`.
 fn restic(cfg: &Config, args: &RepoArgs) -> Result<Restic> {
+    // the target chosen in the admin UI or the first-run setup, when neither the flags nor the
+    // configuration name one (and the school's database is there to ask)
+    let ui = || {
+        (args.repo.is_none() && cfg.backup.repository.is_none() && cfg.database_path().exists())
+            .then(|| crate::context::open_existing_store(cfg).ok())
+            .flatten()
+            .and_then(|store| schola_core::backups::target(cfg, &store).ok().flatten())
+    };
+    let ui = ui();
     let repo = args
         .repo
         .clone()
         .or_else(|| cfg.backup.repository.clone())
+        .or_else(|| ui.as_ref().map(|t| t.repository.clone()))
         .ok_or_else(|| {
             anyhow!(
-                "no backup repository: give --repo PATH or set repository in [backup] of the configuration"
+                "no backup repository: give --repo PATH, set repository in [backup] of the configuration, or choose one under Backup in the admin UI"
             )
         })?;
     let password_file = args
         .password_file
         .clone()
         .or_else(|| cfg.backup.password_file.clone())
+        .or_else(|| ui.as_ref().map(|t| t.password_file.clone()))
         .ok_or_else(|| {
             anyhow!(
                 "no backup password file: give --password-file FILE or set password_file in [backup] of the configuration"
@@ -247,10 +263,13 @@ fn restic(cfg: &Config, args: &RepoArgs) -> Result<Restic> {
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or(repo)
     };
-    Ok(Restic::new(Target {
-        repo,
-        password_file,
-    }))
+    crate::backup_helper::with_ssh(
+        cfg,
+        Restic::new(Target {
+            repo,
+            password_file,
+        }),
+    )
 }
 
 /// Bytes in binary units: "512 B", "3.4 MiB".

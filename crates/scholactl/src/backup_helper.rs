@@ -217,6 +217,59 @@ fn run_backup(
     Ok(0)
 }
 
+/// `scholactl backup run` to the configured target: its outcome goes into the status the
+/// dashboard reads, as a nightly run's would. A status that cannot be written is only noted.
+pub(crate) fn record_manual(
+    cfg: &Config,
+    restic: &Restic,
+    outcome: &std::result::Result<schola_backup::Report, schola_backup::Error>,
+) {
+    let paths = BackupPaths::from_config(cfg);
+    let Ok(_lock) = lock(&paths) else { return };
+    let mut status = read_status(&paths);
+    let at = now();
+    status.repository = Some(restic.target().repo.clone());
+    status.first_attempt.get_or_insert(at);
+    status.action = Some("backup".into());
+    status.finished = Some(at);
+    match outcome {
+        Ok(report) => {
+            let s = &report.summary;
+            status.state = Some(RunState::Succeeded);
+            status.started = Some(at - report.duration_secs as i64);
+            status.last_success = Some(LastBackup {
+                time: at,
+                snapshot: s.snapshot_id.clone(),
+                data_added: s.data_added,
+                total_bytes: s.total_bytes_processed,
+                files_new: s.files_new,
+                files_changed: s.files_changed,
+                duration_secs: report.duration_secs,
+            });
+            status.message = format!(
+                "backup {} made with scholactl: {} added",
+                short(&s.snapshot_id),
+                crate::backup::size(s.data_added)
+            );
+            if let Ok(snaps) = restic.snapshots() {
+                status.snapshots = snapshot_list(&snaps);
+            }
+        }
+        Err(e) => {
+            status.state = Some(RunState::Failed);
+            status.message = e.to_string();
+            status.last_failure = Some(Failure {
+                time: at,
+                message: e.to_string(),
+                target_missing: matches!(e, schola_backup::Error::TargetMissing { .. }),
+            });
+        }
+    }
+    if let Err(e) = paths.write_status(&status) {
+        output::note(&format!("the backup status was not updated: {e}"));
+    }
+}
+
 fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }

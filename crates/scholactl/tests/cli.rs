@@ -1622,6 +1622,19 @@ fn backup_run_list_check_forget_and_restore_a_file() {
     assert!(text.contains("files: 0 new, 1 changed"), "{text}");
     let list = s.json(&["backup", "list"]);
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    // a backup made by hand shows on the dashboard like a nightly one
+    let status = schola_core::backups::BackupPaths {
+        request_dir: root.join("state/backup-request"),
+        status_dir: root.join("backup-status"),
+    }
+    .read_status()
+    .unwrap();
+    let last = status.last_success.as_ref().unwrap();
+    assert!(
+        status.snapshots[0].id.starts_with(&last.snapshot),
+        "the newest backup is the last success: {status:?}"
+    );
+    assert_eq!(status.snapshots.len(), 2, "{status:?}");
     assert!(s.ok(&["backup", "list"]).starts_with("id "));
 
     std::fs::remove_file(&doc).unwrap();
@@ -2108,7 +2121,11 @@ fn the_first_run_setups_restore_request_brings_the_school_back() {
     // asked again, now that the school is there: refused, nothing changed (the restored
     // configuration names its password file, which an appliance gets back with /etc/schola; the
     // dev profile keeps it beside the configuration)
-    std::fs::copy(root.join("backup.pass"), fresh.dir.path().join("backup.pass")).unwrap();
+    std::fs::copy(
+        root.join("backup.pass"),
+        fresh.dir.path().join("backup.pass"),
+    )
+    .unwrap();
     ask();
     let e = fresh.fail(&["backup", "run-request"]);
     assert!(e.contains("already holds a school"), "{e}");
