@@ -16,6 +16,7 @@ mod kit;
 mod metrics;
 mod people;
 mod portal;
+mod restore;
 mod settings;
 mod slowloris;
 mod upstream;
