@@ -74,7 +74,7 @@ test('the admin sets the backup up and backs up; a student gets a deleted file b
   assert.match(helper(), /restored 'Deutsch'/);
   assert.equal(readFileSync(join(home, folder, 'Deutsch', 'Aufsatz.txt'), 'utf8'), essay);
   assert.ok(!existsSync(join(home, 'Deutsch')), 'nothing is put back over the student\'s own files');
-  await student.goto(`${BASE}/files`);
+  await student.goto(`${BASE}/files?path=%2Fhome`);
   await student.locator(`#file-list tr[data-name="${folder}"]`).waitFor();
   await screenshot(student, 'backup-restored-folder');
   assert.deepEqual(readdirSync(join(home, folder)), ['Deutsch']);
