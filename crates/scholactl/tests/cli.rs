@@ -1575,10 +1575,8 @@ fn root_imports_from_and_writes_letters_to_its_own_folder_while_the_database_sta
     assert_eq!(std::fs::metadata(s.database()).unwrap().uid(), 65534);
 }
 
-/// `backup` and `restore` with the real restic (Debian's package), the repository and password
-/// file taken from `[backup]` of the configuration.
-#[test]
-fn backup_run_list_check_forget_and_restore_a_file() {
+/// The backup tests run Debian's restic; without it they fail and say how to get it.
+fn require_restic() {
     let found = Command::new("restic")
         .arg("version")
         .output()
@@ -1587,6 +1585,13 @@ fn backup_run_list_check_forget_and_restore_a_file() {
         found,
         "this test needs restic: apt-get install restic (scripts/install-test-deps installs it)"
     );
+}
+
+/// `backup` and `restore` with the real restic (Debian's package), the repository and password
+/// file taken from `[backup]` of the configuration.
+#[test]
+fn backup_run_list_check_forget_and_restore_a_file() {
+    require_restic();
     let s = School::new();
     let root = s.dir.path().to_path_buf();
     let mut config = std::fs::read_to_string(&s.config).unwrap();
@@ -1730,14 +1735,7 @@ echo "health=$(tr -d '\n ' < "$d/check.json" | grep -o '"key":"backup","level":"
 #[test]
 fn the_nightly_backup_records_its_result_and_carries_out_requests() {
     use schola_core::backups::{BackupPaths, Request, Status};
-    let found = Command::new("restic")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "this test needs restic: apt-get install restic (scripts/install-test-deps installs it)"
-    );
+    require_restic();
     let s = School::new();
     let root = s.dir.path().to_path_buf();
     let mut config = std::fs::read_to_string(&s.config).unwrap();
@@ -1930,11 +1928,7 @@ fn the_nightly_backup_records_its_result_and_carries_out_requests() {
 /// `--replace`.
 #[test]
 fn restore_server_brings_the_school_onto_a_fresh_machine() {
-    let found = Command::new("restic")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(found, "this test needs restic: apt-get install restic");
+    require_restic();
     let s = School::new();
     let root = s.dir.path().to_path_buf();
     let mut config = std::fs::read_to_string(&s.config).unwrap();
@@ -2057,11 +2051,7 @@ fn restore_server_brings_the_school_onto_a_fresh_machine() {
 #[test]
 fn the_first_run_setups_restore_request_brings_the_school_back() {
     use schola_core::backups::{self, BackupPaths, Request, RunState};
-    let found = Command::new("restic")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(found, "this test needs restic: apt-get install restic");
+    require_restic();
     let old = School::new();
     let root = old.dir.path().to_path_buf();
     let repo = root.join("usb/schola");
