@@ -22,8 +22,8 @@ use schola_core::{Config, Store};
 use crate::context::Ctx;
 use crate::output;
 
-/// The exit status when the backup target is not there (EX_TEMPFAIL), told apart from other
-/// failures in the journal; the service unit retries every failure an hour later.
+/// The exit status when the backup target is not there (EX_TEMPFAIL): the service unit starts
+/// the run again an hour later. Other failures exit 1, which the unit does not retry.
 pub const TARGET_MISSING: u8 = 75;
 
 fn now() -> i64 {
@@ -84,6 +84,11 @@ fn read_status(paths: &BackupPaths) -> Status {
 /// `scholactl backup nightly [--force]`: returns the exit status.
 pub fn nightly(ctx: &Ctx, force: bool) -> Result<u8> {
     let cfg = ctx.config()?;
+    // before the first start of schola-web there is no database, and nothing set up to save
+    if cfg.backup.repository.is_none() && !cfg.database_path().exists() {
+        output::print("no backup is set up and there is no school yet; nothing to do\n")?;
+        return Ok(0);
+    }
     let store = crate::context::open_existing_store(&cfg)?;
     let Some(restic) = configured(&cfg, &store)? else {
         output::print(

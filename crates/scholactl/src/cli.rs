@@ -111,7 +111,7 @@ pub enum BackupCommand {
     },
     /// The nightly backup (schola-backup.timer): back up unless one succeeded in the last 20
     /// hours, thin out by the retention, check the repository weekly, and record the result
-    /// for the admin UI; exits 75 when the target is not there (the service retries a failure
+    /// for the admin UI; exits 75 when the target is not there (the service retries it
     /// hourly)
     Nightly {
         /// Back up even when one succeeded in the last 20 hours
