@@ -28,6 +28,8 @@ use crate::{Config, UnixTime};
 
 pub const REQUEST_FILE: &str = "request";
 pub const STATUS_FILE: &str = "status.json";
+/// The helper holds this lock (in the status directory) while it runs.
+pub const LOCK_FILE: &str = "lock";
 /// A request is a short JSON object; anything longer is not a request.
 const MAX_REQUEST: u64 = 4096;
 
@@ -352,6 +354,19 @@ impl BackupPaths {
     /// The last status the helper wrote; the default when it has written none.
     pub fn read_status(&self) -> Result<Status> {
         read_status_file(&self.status())
+    }
+
+    /// True while a helper (nightly or asked) holds its lock. The web server can only read the
+    /// lock file, which is enough to test it; a status that says "running" while nobody holds
+    /// the lock belongs to a helper that was killed.
+    pub fn helper_running(&self) -> bool {
+        let Ok(f) = fs::File::open(self.status_dir.join(LOCK_FILE)) else {
+            return false;
+        };
+        match nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockSharedNonblock) {
+            Ok(_unlocked_on_drop) => false,
+            Err((_, e)) => e == nix::errno::Errno::EWOULDBLOCK,
+        }
     }
 
     /// Replaces the status file atomically, readable by all (it holds no secret).

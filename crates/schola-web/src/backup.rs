@@ -127,6 +127,8 @@ struct Read {
     /// The passphrase file is readable here (written by this page or the setup), so the
     /// recovery sheet can be printed from the browser.
     sheet: bool,
+    /// A helper holds its lock now.
+    helper_running: bool,
 }
 
 async fn read(state: &Data) -> Result<Read, crate::pages::PageError> {
@@ -156,6 +158,7 @@ async fn read(state: &Data) -> Result<Read, crate::pages::PageError> {
             target,
             public_key,
             sheet,
+            helper_running: paths.helper_running(),
         }
     })
     .await?)
@@ -260,6 +263,8 @@ struct BackupPage {
     busy: bool,
     pending: bool,
     running: Option<String>,
+    /// The last run was killed (the status says running, no helper holds the lock).
+    stopped: Option<String>,
     last_success: Option<LastView>,
     failing: Option<FailView>,
     last_check: Option<CheckView>,
@@ -302,7 +307,9 @@ async fn render_admin(
     let layout = Layout::for_session(&school(state).await?, s, req);
     let t = layout.t;
     let st = &r.status;
-    let running = (st.state == Some(RunState::Running)).then(|| {
+    // a status that says "running" while no helper holds the lock: the run was killed
+    let killed = st.state == Some(RunState::Running) && !r.helper_running;
+    let running = (st.state == Some(RunState::Running) && !killed).then(|| {
         let what = action_label(&t, st.action.as_deref().unwrap_or("backup"));
         match st.started {
             Some(at) => t.targs(
@@ -312,7 +319,21 @@ async fn render_admin(
             None => what,
         }
     });
+    let stopped = killed.then(|| {
+        let what = action_label(&t, st.action.as_deref().unwrap_or("backup"));
+        t.targs(
+            "backup-stopped",
+            &[
+                ("what", what),
+                (
+                    "when",
+                    st.started.map(|at| when(&t, at)).unwrap_or_default(),
+                ),
+            ],
+        )
+    });
     let page = BackupPage {
+        stopped,
         configured: r.target.is_some(),
         repository: r
             .target

@@ -65,18 +65,24 @@ fn render(
     error: Option<String>,
 ) -> PageResult {
     let layout = Layout::plain(&School::default(), Some(req));
-    let st = BackupPaths::from_config(&state.cfg)
-        .read_status()
-        .unwrap_or_default();
+    let paths = BackupPaths::from_config(&state.cfg);
+    let st = paths.read_status().unwrap_or_default();
     let ours = st.action.as_deref() == Some(ACTION);
-    let running = ours && st.state == Some(RunState::Running);
-    let failed = ours && st.state == Some(RunState::Failed);
+    // "running" with no helper holding the lock: the restore was killed, and is shown as failed
+    let alive = paths.helper_running();
+    let running = ours && st.state == Some(RunState::Running) && alive;
+    let failed = ours
+        && (st.state == Some(RunState::Failed) || (st.state == Some(RunState::Running) && !alive));
     let body = RestorePage {
         csrf: csrf.clone(),
         code_path: state.setup_code_path().display().to_string(),
         backup_target: target.to_string(),
         running,
-        status: ours.then(|| st.message.clone()),
+        status: if ours && st.state == Some(RunState::Running) && !alive {
+            Some(layout.t.t("setup-restore-stopped"))
+        } else {
+            ours.then(|| st.message.clone())
+        },
         failed,
         error,
         layout,

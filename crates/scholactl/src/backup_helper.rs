@@ -62,7 +62,7 @@ pub(crate) fn with_ssh(cfg: &Config, restic: Restic) -> Result<Restic> {
 fn lock(paths: &BackupPaths) -> Result<nix::fcntl::Flock<File>> {
     std::fs::create_dir_all(&paths.status_dir)
         .with_context(|| format!("cannot create {}", paths.status_dir.display()))?;
-    let path = paths.status_dir.join("lock");
+    let path = paths.status_dir.join(backups::LOCK_FILE);
     let f = File::options()
         .create(true)
         .truncate(false)

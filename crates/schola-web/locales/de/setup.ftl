@@ -40,3 +40,4 @@ setup-restore-running = Die Schule wird aus ihrer Datensicherung wiederhergestel
 setup-restore-failed = Die Wiederherstellung hat nicht geklappt: { $message }
 setup-restore-passphrase-missing = Gib die Passphrase vom Wiederherstellungsblatt ein.
 setup-restore-back = Stattdessen eine neue Schule einrichten
+setup-restore-stopped = sie wurde abgebrochen, bevor sie fertig war (der Server wurde neu gestartet oder der Dienst angehalten). Versuch es noch einmal.

@@ -40,3 +40,4 @@ setup-restore-running = Restoring the school from its backup. This can take a wh
 setup-restore-failed = The restore did not work: { $message }
 setup-restore-passphrase-missing = Type the passphrase from the recovery sheet.
 setup-restore-back = Set up a new school instead
+setup-restore-stopped = it stopped before it finished (the server was restarted, or the helper was stopped). Try again.

@@ -80,3 +80,4 @@ backup-sheet-passphrase = Phrase secrète
 backup-sheet-keep = Garde cette fiche hors du serveur, en lieu sûr (par exemple dans le coffre du secrétariat). La sauvegarde est chiffrée : sans cette phrase secrète personne ne peut la lire, pas même les développeurs de Schola, et une phrase secrète perdue ne peut pas être retrouvée.
 backup-sheet-restore = Pour remettre l'école sur un nouveau matériel : installe Schola depuis son image ISO, choisis « Restaurer plutôt une école depuis sa sauvegarde » dans l'installation, puis saisis la destination ci-dessus et cette phrase secrète.
 backup-sheet-restic = Sans Schola, tout ordinateur avec restic lit la sauvegarde : restic -r { $target } restore latest --target /restore (restic demande la phrase secrète).
+backup-stopped = La { $what } lancée le { $when } s'est arrêtée avant la fin (le serveur a redémarré ou le service a été arrêté). Les sauvegardes précédentes sont intactes ; la prochaine exécution repart de zéro.

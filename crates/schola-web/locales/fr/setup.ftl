@@ -40,3 +40,4 @@ setup-restore-running = L'école est en cours de restauration depuis sa sauvegar
 setup-restore-failed = La restauration n'a pas fonctionné : { $message }
 setup-restore-passphrase-missing = Saisis la phrase secrète de la fiche de récupération.
 setup-restore-back = Installer plutôt une nouvelle école
+setup-restore-stopped = elle s'est arrêtée avant la fin (le serveur a redémarré ou le service a été arrêté). Réessaie.

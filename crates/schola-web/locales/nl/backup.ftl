@@ -80,3 +80,4 @@ backup-sheet-passphrase = Wachtzin
 backup-sheet-keep = Bewaar dit blad veilig buiten de server (bijvoorbeeld in de kluis van het secretariaat). De back-up is versleuteld: zonder deze wachtzin kan niemand hem lezen, ook de ontwikkelaars van Schola niet, en een verloren wachtzin is niet terug te halen.
 backup-sheet-restore = Om de school op nieuwe hardware terug te zetten: installeer Schola vanaf het ISO-bestand, kies bij de installatie „In plaats daarvan een school uit haar back-up terugzetten“ en vul de bestemming hierboven en deze wachtzin in.
 backup-sheet-restic = Zonder Schola leest elke computer met restic de back-up: restic -r { $target } restore latest --target /restore (restic vraagt om de wachtzin).
+backup-stopped = De { $what } van { $when } is gestopt voordat hij klaar was (de server is herstart of de dienst is gestopt). De eerdere back-ups zijn ongeschonden; de volgende run begint opnieuw.

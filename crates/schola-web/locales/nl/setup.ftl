@@ -40,3 +40,4 @@ setup-restore-running = De school wordt uit haar back-up teruggezet. Dat kan eve
 setup-restore-failed = Het terugzetten is niet gelukt: { $message }
 setup-restore-passphrase-missing = Vul de wachtzin van het herstelblad in.
 setup-restore-back = In plaats daarvan een nieuwe school inrichten
+setup-restore-stopped = het terugzetten is gestopt voordat het klaar was (de server is herstart of de dienst is gestopt). Probeer het opnieuw.

@@ -139,12 +139,25 @@ async fn backup_page_shows_the_helpers_status_to_admins_only() {
     running.action = Some("restore-mailbox".into());
     running.started = Some(NIGHT + 90_000);
     paths(&s).write_status(&running).unwrap();
+    // the helper holds its lock while it runs (flock, as scholactl's helper takes it)
+    let lock = std::fs::File::create(paths(&s).status_dir.join("lock")).unwrap();
+    lock.lock().unwrap();
     let body = s.page(&c, "/admin/backup").await;
     assert!(
         body.contains("Running now: restore of a mailbox, since 25 Nov 2026 03:00 UTC."),
         "{body}"
     );
     assert!(body.contains("<meta http-equiv=\"refresh\""));
+    // killed: "running" in the status, but nobody holds the lock
+    drop(lock);
+    let body = s.page(&c, "/admin/backup").await;
+    assert!(!body.contains("Running now"), "{body}");
+    assert!(
+        body.contains(
+            "The restore of a mailbox started 25 Nov 2026 03:00 UTC stopped before it finished"
+        ),
+        "{body}"
+    );
 
     for (login, pw) in [
         ("joerg.mueller", STUDENT_PW),

@@ -445,10 +445,22 @@ async fn a_new_server_is_pointed_at_the_schools_backup_from_the_wizard() {
         ..Status::default()
     };
     paths.write_status(&status).unwrap();
+    std::fs::create_dir_all(&paths.status_dir).unwrap();
+    let lock = std::fs::File::create(paths.status_dir.join("lock")).unwrap();
+    lock.lock().unwrap();
     let page = s.page(&c, "/setup/restore").await;
     assert!(page.contains("http-equiv=\"refresh\""), "{page}");
     assert!(
         page.contains("Restoring the school from its backup"),
+        "{page}"
+    );
+    // the helper was killed halfway: the form again, not a page that reloads for ever
+    drop(lock);
+    let page = s.page(&c, "/setup/restore").await;
+    assert!(!page.contains("http-equiv=\"refresh\""), "{page}");
+    assert!(page.contains("name=\"passphrase\""), "{page}");
+    assert!(
+        page.contains("The restore did not work: it stopped before it finished"),
         "{page}"
     );
     status.state = Some(RunState::Failed);
