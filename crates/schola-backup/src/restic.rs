@@ -402,7 +402,12 @@ impl Restic {
     /// Turns restic's message into the error an admin can act on.
     fn classify(&self, what: &str, code: Option<i32>, stderr: &str) -> Error {
         let repo = self.target.repo.clone();
-        let lower = stderr.to_ascii_lowercase();
+        let mut lower = stderr.to_ascii_lowercase();
+        if lower.contains("unable to start the sftp session")
+            && let Some(said) = self.ssh.as_ref().and_then(|s| s.diagnose(&repo))
+        {
+            lower.push_str(&said.to_ascii_lowercase());
+        }
         // ssh speaks first (restic relays its stderr as "subprocess ssh: ..."), and restic's
         // own line then only says the session ended
         let known_hosts = || {

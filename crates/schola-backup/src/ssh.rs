@@ -81,6 +81,36 @@ impl Ssh {
         cmd.push_str(&format!(" {dest} -s sftp"));
         Some(cmd)
     }
+
+    /// What ssh itself says when it connects to the SFTP target of `repo` (its stderr), for
+    /// naming a failure: restic relays ssh's messages as they come and may exit before the
+    /// decisive line ("Permission denied", "Host key verification failed") arrived, leaving
+    /// only its own "unable to start the sftp session". `None` for other repositories.
+    pub fn diagnose(&self, repo: &str) -> Option<String> {
+        let (dest, port) = sftp_destination(repo)?;
+        let mut cmd = Command::new("ssh");
+        cmd.arg("-i")
+            .arg(&self.identity)
+            .args(["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=accept-new",
+                "-o",
+                "ConnectTimeout=15",
+            ])
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", self.known_hosts.display()));
+        if let Some(p) = port {
+            cmd.arg("-p").arg(p.to_string());
+        }
+        let out = cmd
+            .arg(dest)
+            .args(["-s", "sftp"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        Some(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
 }
 
 /// restic splits the command like a shell: quote a path with spaces.
