@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Profile;
 use crate::error::{Error, Result};
-use crate::updates::{read_status_file, take_request_file, write_request_file, write_status_file};
+use crate::updates::{
+    lock_held, read_status_file, take_request_file, write_request_file, write_status_file,
+};
 use crate::{Config, UnixTime};
 
 pub const REQUEST_FILE: &str = "request";
@@ -211,14 +213,8 @@ pub fn relative_path(s: &str) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// How the last (or current) helper run is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunState {
-    Running,
-    Succeeded,
-    Failed,
-}
+/// How the last (or current) helper run is doing: the update helper's states.
+pub use crate::updates::RunState;
 
 /// The last successful backup.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -360,13 +356,7 @@ impl BackupPaths {
     /// lock file, which is enough to test it; a status that says "running" while nobody holds
     /// the lock belongs to a helper that was killed.
     pub fn helper_running(&self) -> bool {
-        let Ok(f) = fs::File::open(self.status_dir.join(LOCK_FILE)) else {
-            return false;
-        };
-        match nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockSharedNonblock) {
-            Ok(_unlocked_on_drop) => false,
-            Err((_, e)) => e == nix::errno::Errno::EWOULDBLOCK,
-        }
+        lock_held(&self.status_dir.join(LOCK_FILE))
     }
 
     /// Replaces the status file atomically, readable by all (it holds no secret).

@@ -196,13 +196,7 @@ impl UpdatePaths {
     /// read the lock file, which is enough to test it. A status that says "running" while no
     /// one holds the lock belongs to a helper that was killed.
     pub fn helper_running(&self) -> bool {
-        let Ok(f) = File::open(self.lock()) else {
-            return false;
-        };
-        match nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockSharedNonblock) {
-            Ok(_unlocked_on_drop) => false,
-            Err((_, e)) => e == nix::errno::Errno::EWOULDBLOCK,
-        }
+        lock_held(&self.lock())
     }
 
     /// The helper's log from byte `from` on, at most `max` bytes and only whole lines, with the
@@ -238,6 +232,18 @@ impl UpdatePaths {
             text: String::from_utf8_lossy(&buf).into_owned(),
             reset,
         })
+    }
+}
+
+/// True while some process holds an exclusive flock on `path`. Only reading the file is needed
+/// to test it, so the web server can tell whether a root helper runs.
+pub(crate) fn lock_held(path: &Path) -> bool {
+    let Ok(f) = File::open(path) else {
+        return false;
+    };
+    match nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockSharedNonblock) {
+        Ok(_unlocked_on_drop) => false,
+        Err((_, e)) => e == nix::errno::Errno::EWOULDBLOCK,
     }
 }
 
