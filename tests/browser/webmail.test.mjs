@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,8 @@ async function deliverFromOutside(from, to, raw) {
       '--data', file, '--silent', '2'], { timeout: 30_000 });
   } catch (e) {
     assert.fail(`swaks could not deliver to ${to}: ${e.stdout}${e.stderr}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
