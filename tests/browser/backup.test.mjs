@@ -1,7 +1,7 @@
 // The backup in a real browser, with the real root helper and restic: the admin sets the backup
 // up on the Backup page (the target typed in, the passphrase made by Schola), downloads the
 // recovery sheet, backs up now; a student then asks for a deleted file back under "restore my
-// files" and finds it in a "Restored <date>" folder of their files.
+// files" and finds it in a "Wiederhergestellt <date>" folder of their files.
 //
 // The helper the path unit would start (`scholactl backup run-request`, root) is run by the test
 // after each request, as the package tests run the units' commands.
@@ -69,8 +69,9 @@ test('the admin sets the backup up and backs up; a student gets a deleted file b
   await student.getByLabel('Ordner oder Datei').fill('Deutsch');
   await student.getByRole('button', { name: 'Wiederherstellen' }).click();
   const notice = await student.locator('#restore-notice').innerText();
-  const folder = /„(Restored [^“]+)“/.exec(notice)?.[1];
-  assert.ok(folder, `the notice names the folder: ${notice}`);
+  // named in the language of the student's (German) page
+  const folder = /„(Wiederhergestellt [^“]+)“/.exec(notice)?.[1];
+  assert.ok(folder, `the notice names the folder in German: ${notice}`);
   assert.match(helper(), /restored 'Deutsch'/);
   assert.equal(readFileSync(join(home, folder, 'Deutsch', 'Aufsatz.txt'), 'utf8'), essay);
   assert.ok(!existsSync(join(home, 'Deutsch')), 'nothing is put back over the student\'s own files');

@@ -20,6 +20,9 @@ pub struct Words {
     pub paragraphs: Vec<String>,
 }
 
+/// For an SFTP target: the new server has a key of its own, which the backup server must learn.
+const SFTP_EN: &str = "The new server signs in to the SFTP server with a key of its own: the restore page shows it after the first try. Add it to ~/.ssh/authorized_keys of the backup user on the SFTP server, then restore again.";
+
 impl Words {
     /// The English sheet.
     pub fn english(target: &str) -> Words {
@@ -29,11 +32,15 @@ impl Words {
             made_label: "Made on".into(),
             server_label: "Server".into(),
             passphrase_label: "Passphrase".into(),
-            paragraphs: vec![
-                "Keep this sheet off the server, locked away (for example in the school office's safe). The backup is encrypted: without this passphrase nobody can read it, not even Schola's developers, and a lost passphrase cannot be recovered.".into(),
-                "To bring the school back onto new hardware: install Schola from its ISO image, choose \"Restore a school from a backup\" in the first-run setup, give the backup target above and this passphrase.".into(),
-                format!("Without Schola, any computer with restic reads the backup: restic -r {target} restore latest --target /restore (restic asks for the passphrase)."),
-            ],
+            paragraphs: [
+                Some("Keep this sheet off the server, locked away (for example in the school office's safe). The backup is encrypted: without this passphrase nobody can read it, not even Schola's developers, and a lost passphrase cannot be recovered.".into()),
+                Some("To bring the school back onto new hardware: install Schola from its ISO image, choose \"Restore a school from its backup instead\" in the first-run setup, and give the backup target above and this passphrase.".into()),
+                target.starts_with("sftp:").then(|| SFTP_EN.to_string()),
+                Some(format!("Without Schola, any computer with restic reads the backup: restic -r {target} restore latest --target /restore (restic asks for the passphrase).")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
         }
     }
 }
@@ -174,5 +181,10 @@ mod tests {
         assert!(has(b"(Gesamtschule Nord (Hamburg)) Tj"));
         assert!(has(b"Backup recovery sheet"));
         assert!(has(b"/Count 1"), "one page");
+        // an SFTP target: the new server's own key must be added on the SFTP server
+        assert!(has(b"authorized_keys"));
+        let usb = Words::english("/media/backup/schola");
+        assert!(!usb.paragraphs.iter().any(|p| p.contains("authorized_keys")));
+        assert_eq!(usb.paragraphs.len(), 3);
     }
 }

@@ -22,6 +22,7 @@ use std::path::{Component, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Profile;
+use crate::directory::{Language, Person, School};
 use crate::error::{Error, Result};
 use crate::updates::{
     lock_held, read_status_file, take_request_file, write_request_file, write_status_file,
@@ -123,6 +124,10 @@ pub enum Request {
         login: String,
         /// Relative to the person's home folder; empty for all of it.
         path: String,
+        /// The language of the page that asked, which names the `Restored <date>` folder as
+        /// that page announced it; without it, the person's or the school's language.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<Language>,
     },
     /// Restore a person's mailbox as it was in `snapshot`, into place: deleted mails come back,
     /// newer ones stay.
@@ -143,6 +148,7 @@ impl Request {
                 snapshot,
                 login,
                 path,
+                ..
             } => {
                 check_snapshot(snapshot)?;
                 check_login(login)?;
@@ -367,16 +373,32 @@ impl BackupPaths {
     }
 }
 
-/// The folder a person's restored files land in, inside their home: `Restored 2026-11-24 0200`.
-pub fn restored_folder_name(snapshot_time: UnixTime) -> String {
+/// The folder a person's restored files land in, inside their home, named in their language:
+/// `Restored 2026-11-24 0200`, `Wiederhergestellt 2026-11-24 0200`, ...
+pub fn restored_folder_name(snapshot_time: UnixTime, language: Language) -> String {
     let days = snapshot_time.div_euclid(86_400);
     let secs = snapshot_time.rem_euclid(86_400);
     let (y, m, d) = crate::clock::civil_from_days(days);
+    let word = match language {
+        Language::De => "Wiederhergestellt",
+        Language::En => "Restored",
+        Language::Fr => "Restauré",
+        Language::Nl => "Hersteld",
+    };
     format!(
-        "Restored {y:04}-{m:02}-{d:02} {:02}{:02}",
+        "{word} {y:04}-{m:02}-{d:02} {:02}{:02}",
         secs / 3600,
         (secs % 3600) / 60
     )
+}
+
+/// The language a person's restored folder is named in: their own choice, else the school's,
+/// else English (the helper has no browser to ask).
+pub fn restore_language(person: &Person, school: &School) -> Language {
+    person
+        .language
+        .or(school.default_language)
+        .unwrap_or(Language::En)
 }
 
 #[cfg(test)]
@@ -394,6 +416,7 @@ mod tests {
             snapshot: "1a2b3c4d".into(),
             login: "anna.mueller".into(),
             path: "/Documents/Essays/".into(),
+            language: Some(Language::De),
         };
         p.write_request(&req).unwrap();
         let e = p.write_request(&Request::Run).unwrap_err();
@@ -406,11 +429,13 @@ mod tests {
                 snapshot: "latest".into(),
                 login: "anna".into(),
                 path: "../ben".into(),
+                language: None,
             },
             Request::RestoreFiles {
                 snapshot: "--target=/".into(),
                 login: "anna".into(),
                 path: String::new(),
+                language: None,
             },
             Request::RestoreMailbox {
                 snapshot: "latest".into(),
@@ -430,6 +455,22 @@ mod tests {
         fs::write(p.request(), r#"{"action":"rm-rf"}"#).unwrap();
         let e = p.take_request().unwrap_err();
         assert!(e.to_string().contains("is not one"), "{e}");
+        // a language Schola does not speak is refused; a request without one is still taken
+        fs::write(
+            p.request(),
+            r#"{"action":"restore-files","snapshot":"latest","login":"anna","path":"","language":"xx"}"#,
+        )
+        .unwrap();
+        assert!(p.take_request().is_err());
+        fs::write(
+            p.request(),
+            r#"{"action":"restore-files","snapshot":"latest","login":"anna","path":""}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            p.take_request().unwrap(),
+            Some(Request::RestoreFiles { language: None, .. })
+        ));
     }
 
     #[test]
@@ -484,12 +525,41 @@ mod tests {
     }
 
     #[test]
-    fn restored_folder_is_named_by_the_backups_time() {
-        assert_eq!(restored_folder_name(0), "Restored 1970-01-01 0000");
+    fn restored_folder_is_named_by_the_backups_time_in_the_persons_language() {
+        assert_eq!(
+            restored_folder_name(0, Language::En),
+            "Restored 1970-01-01 0000"
+        );
         // 2026-11-24 02:00:00 UTC
         assert_eq!(
-            restored_folder_name(1_795_485_600),
-            "Restored 2026-11-24 0200"
+            restored_folder_name(1_795_485_600, Language::De),
+            "Wiederhergestellt 2026-11-24 0200"
         );
+        assert_eq!(
+            restored_folder_name(1_795_485_600, Language::Fr),
+            "Restauré 2026-11-24 0200"
+        );
+        let mut school = School::default();
+        let mut anna = Person {
+            id: 1,
+            external_id: None,
+            login: "anna".into(),
+            given_name: "Anna".into(),
+            family_name: "M".into(),
+            display_name: "Anna M".into(),
+            role: crate::directory::Role::Student,
+            status: crate::directory::Status::Active,
+            purge_at: None,
+            mail: None,
+            quota_mb: None,
+            created_at: 0,
+            updated_at: 0,
+            language: None,
+        };
+        assert_eq!(restore_language(&anna, &school), Language::En);
+        school.default_language = Some(Language::Nl);
+        assert_eq!(restore_language(&anna, &school), Language::Nl);
+        anna.language = Some(Language::De);
+        assert_eq!(restore_language(&anna, &school), Language::De);
     }
 }

@@ -451,6 +451,7 @@ async fn write(state: &Data, actor: Actor, req: Request) -> Result<(), Refusal> 
                 snapshot,
                 login,
                 path,
+                ..
             } => serde_json::json!({
                 "action": "restore-files", "snapshot": snapshot, "login": login, "path": path,
             }),
@@ -514,10 +515,12 @@ async fn admin_request(req: HttpRequest, state: Data, form: web::Form<AdminForm>
     }
     let request = match f.action.as_str() {
         "run" => Request::Run,
+        // the folder is named in the person's language (or the school's), not the admin's
         "files" => Request::RestoreFiles {
             snapshot: snapshot.clone(),
             login: login.clone(),
             path: f.path.clone(),
+            language: None,
         },
         "mailbox" => Request::RestoreMailbox {
             snapshot: snapshot.clone(),
@@ -632,11 +635,15 @@ async fn recovery_sheet(req: HttpRequest, state: Data) -> PageResult {
         made_label: t.t("backup-sheet-made"),
         server_label: t.t("backup-sheet-server"),
         passphrase_label: t.t("backup-sheet-passphrase"),
-        paragraphs: vec![
-            t.t("backup-sheet-keep"),
-            t.t("backup-sheet-restore"),
-            t.t1("backup-sheet-restic", "target", &repo),
-        ],
+        paragraphs: [
+            Some(t.t("backup-sheet-keep")),
+            Some(t.t("backup-sheet-restore")),
+            repo.starts_with("sftp:").then(|| t.t("backup-sheet-sftp")),
+            Some(t.t1("backup-sheet-restic", "target", &repo)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
     };
     let pdf = schola_backup::recovery_sheet::pdf(
         &schola_backup::recovery_sheet::Sheet {
@@ -719,7 +726,7 @@ async fn portal_page(req: HttpRequest, state: Data, q: web::Query<RestoreQuery>)
             Some(x) => t.t1(
                 "backup-restore-asked",
                 "folder",
-                &schola_core::backups::restored_folder_name(x.time),
+                &schola_core::backups::restored_folder_name(x.time, t.lang),
             ),
             None => t.t("backup-asked"),
         });
@@ -762,10 +769,13 @@ async fn portal_request(req: HttpRequest, state: Data, form: web::Form<RestoreFo
     } else if let Err(r) = check_common(&state, Some(&snapshot), Some(&f.path)).await {
         Some(r)
     } else {
+        // the folder is named in the language of the page that announces it
+        let t = Layout::for_session(&school(&state).await?, &s, &req).t;
         let request = Request::RestoreFiles {
             snapshot: snapshot.clone(),
             login: s.person.login.clone(),
             path: f.path.clone(),
+            language: Some(t.lang),
         };
         write(&state, actor(&req, &s), request).await.err()
     };

@@ -42,6 +42,9 @@ struct RestorePage {
     status: Option<String>,
     failed: bool,
     error: Option<String>,
+    /// This server's own SFTP key (made by the helper at the first try), which the backup server
+    /// does not know yet: it knew the old server's.
+    public_key: Option<String>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -73,6 +76,12 @@ fn render(
     let running = ours && st.state == Some(RunState::Running) && alive;
     let failed = ours
         && (st.state == Some(RunState::Failed) || (st.state == Some(RunState::Running) && !alive));
+    let public_key = target
+        .starts_with("sftp:")
+        .then(|| std::fs::read_to_string(paths.status_dir.join("id_ed25519.pub")).ok())
+        .flatten()
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty());
     let body = RestorePage {
         csrf: csrf.clone(),
         code_path: state.setup_code_path().display().to_string(),
@@ -85,6 +94,7 @@ fn render(
         },
         failed,
         error,
+        public_key,
         layout,
     }
     .render()?;

@@ -17,6 +17,7 @@ use schola_backup::{Layout, Restic, Retention, Target};
 use schola_core::backups::{
     self, BackupPaths, CheckResult, Failure, LastBackup, Request, RunState, SnapshotInfo, Status,
 };
+use schola_core::directory::Language;
 use schola_core::{Config, Store};
 
 use crate::context::Ctx;
@@ -341,10 +342,11 @@ pub fn run_request(ctx: &Ctx) -> Result<u8> {
             snapshot,
             login,
             path,
+            language,
         } => {
             let action = "restore-files";
             begin(&paths, &mut status, action)?;
-            let outcome = restore_files(&cfg, &restic, &store, &snapshot, &login, &path);
+            let outcome = restore_files(&cfg, &restic, &store, &snapshot, &login, &path, language);
             finish(&paths, status, outcome)
         }
         Request::RestoreServer { snapshot } => {
@@ -469,8 +471,9 @@ fn find_snapshot(restic: &Restic, name: &str) -> Result<SnapshotInfo> {
 }
 
 /// Restores `path` of `login`'s files (empty: all of them) as they were in `snapshot` into
-/// `Restored <date>/` in their home folder. Nothing of theirs is overwritten: an existing
-/// `Restored` folder of the same backup gets a number.
+/// `Restored <date>/` in their home folder, named in `language` (else the person's or the
+/// school's). Nothing of theirs is overwritten: an existing `Restored` folder of the same
+/// backup gets a number.
 fn restore_files(
     cfg: &Config,
     restic: &Restic,
@@ -478,6 +481,7 @@ fn restore_files(
     snapshot: &str,
     login: &str,
     path: &str,
+    language: Option<Language>,
 ) -> Result<String> {
     let rel = backups::relative_path(path)?;
     let person = store
@@ -499,7 +503,11 @@ fn restore_files(
     let _ = std::fs::remove_dir_all(&staging);
     let outcome = (|| -> Result<String> {
         let landed = schola_backup::restore_path(restic, &snap.id, &source, &staging)?;
-        let base = backups::restored_folder_name(snap.time);
+        let language = match language {
+            Some(l) => l,
+            None => backups::restore_language(&person, &store.school()?),
+        };
+        let base = backups::restored_folder_name(snap.time, language);
         let mut folder = home.join(&base);
         let mut n = 2;
         while std::fs::symlink_metadata(&folder).is_ok() {

@@ -1810,12 +1810,27 @@ fn the_nightly_backup_records_its_result_and_carries_out_requests() {
     assert_eq!(status().snapshots.len(), 1);
 
     // the admin UI asks for a deleted folder back
+    let store = schola_core::Store::open_current(
+        &s.database(),
+        std::sync::Arc::new(schola_core::SystemClock),
+    )
+    .unwrap();
+    let id = store.person_by_login(&login).unwrap().unwrap().id;
+    store
+        .set_person_language(
+            &schola_core::audit::Actor::system("test"),
+            id,
+            Some(schola_core::directory::Language::De),
+        )
+        .unwrap();
+    drop(store);
     std::fs::remove_dir_all(home.join("Documents")).unwrap();
     paths
         .write_request(&Request::RestoreFiles {
             snapshot: "latest".into(),
             login: login.clone(),
             path: "/Documents/Deutsch".into(),
+            language: None,
         })
         .unwrap();
     let text = s.ok(&["backup", "run-request"]);
@@ -1823,7 +1838,12 @@ fn the_nightly_backup_records_its_result_and_carries_out_requests() {
         text.contains(&format!("restored 'Documents/Deutsch' of {login}")),
         "{text}"
     );
-    let folder = schola_core::backups::restored_folder_name(status().snapshots[0].time);
+    // named in Anna's language: she chose German
+    let folder = schola_core::backups::restored_folder_name(
+        status().snapshots[0].time,
+        schola_core::directory::Language::De,
+    );
+    assert!(folder.starts_with("Wiederhergestellt "), "{folder}");
     assert!(text.contains(&folder), "{text}");
     assert_eq!(
         std::fs::read_to_string(home.join(&folder).join("Documents/Deutsch/essay.txt")).unwrap(),
@@ -1840,6 +1860,7 @@ fn the_nightly_backup_records_its_result_and_carries_out_requests() {
             snapshot: status().snapshots[0].short_id.clone(),
             login: login.clone(),
             path: String::new(),
+            language: None,
         })
         .unwrap();
     let text = s.ok(&["backup", "run-request"]);

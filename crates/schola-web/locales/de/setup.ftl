@@ -41,3 +41,4 @@ setup-restore-failed = Die Wiederherstellung hat nicht geklappt: { $message }
 setup-restore-passphrase-missing = Gib die Passphrase vom Wiederherstellungsblatt ein.
 setup-restore-back = Stattdessen eine neue Schule einrichten
 setup-restore-stopped = sie wurde abgebrochen, bevor sie fertig war (der Server wurde neu gestartet oder der Dienst angehalten). Versuch es noch einmal.
+setup-restore-public-key = Dieser neue Server meldet sich mit einem eigenen Schlüssel am SFTP-Server an, den der SFTP-Server noch nicht kennt (er kannte den des alten Servers). Trag ihn in die Datei ~/.ssh/authorized_keys des Backup-Benutzers auf dem Server ein und starte die Wiederherstellung dann noch einmal:

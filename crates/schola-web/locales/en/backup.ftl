@@ -79,5 +79,6 @@ backup-sheet-server = Server
 backup-sheet-passphrase = Passphrase
 backup-sheet-keep = Keep this sheet off the server, locked away (for example in the school office's safe). The backup is encrypted: without this passphrase nobody can read it, not even Schola's developers, and a lost passphrase cannot be recovered.
 backup-sheet-restore = To bring the school back onto new hardware: install Schola from its ISO image, choose "Restore a school from its backup instead" in the first-run setup, and give the backup target above and this passphrase.
+backup-sheet-sftp = The new server signs in to the SFTP server with a key of its own: the restore page shows it after the first try. Add it to ~/.ssh/authorized_keys of the backup user on the SFTP server, then restore again.
 backup-sheet-restic = Without Schola, any computer with restic reads the backup: restic -r { $target } restore latest --target /restore (restic asks for the passphrase).
 backup-stopped = The { $what } started { $when } stopped before it finished (the server was restarted, or the helper was stopped). The earlier backups are unharmed; the next run starts afresh.

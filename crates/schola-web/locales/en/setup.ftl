@@ -41,3 +41,4 @@ setup-restore-failed = The restore did not work: { $message }
 setup-restore-passphrase-missing = Type the passphrase from the recovery sheet.
 setup-restore-back = Set up a new school instead
 setup-restore-stopped = it stopped before it finished (the server was restarted, or the helper was stopped). Try again.
+setup-restore-public-key = This new server signs in to the SFTP server with its own key, which the server does not know yet (it knew the old server's). Add it to the file ~/.ssh/authorized_keys of the backup user on the server, then restore again:

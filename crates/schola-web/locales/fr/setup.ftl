@@ -41,3 +41,4 @@ setup-restore-failed = La restauration n'a pas fonctionné : { $message }
 setup-restore-passphrase-missing = Saisis la phrase secrète de la fiche de récupération.
 setup-restore-back = Installer plutôt une nouvelle école
 setup-restore-stopped = elle s'est arrêtée avant la fin (le serveur a redémarré ou le service a été arrêté). Réessaie.
+setup-restore-public-key = Ce nouveau serveur se connecte au serveur SFTP avec sa propre clé, que le serveur SFTP ne connaît pas encore (il connaissait celle de l'ancien serveur). Ajoute-la au fichier ~/.ssh/authorized_keys de l'utilisateur de sauvegarde sur le serveur, puis relance la restauration :

@@ -41,3 +41,4 @@ setup-restore-failed = Het terugzetten is niet gelukt: { $message }
 setup-restore-passphrase-missing = Vul de wachtzin van het herstelblad in.
 setup-restore-back = In plaats daarvan een nieuwe school inrichten
 setup-restore-stopped = het terugzetten is gestopt voordat het klaar was (de server is herstart of de dienst is gestopt). Probeer het opnieuw.
+setup-restore-public-key = Deze nieuwe server meldt zich met een eigen sleutel aan bij de SFTP-server, die de SFTP-server nog niet kent (hij kende die van de oude server). Zet hem in het bestand ~/.ssh/authorized_keys van de back-upgebruiker op de server en start het herstel daarna opnieuw:

@@ -364,6 +364,7 @@ async fn backup_restore_with_a_bad_path_or_an_unknown_login_is_refused_and_says_
             snapshot: SNAP.into(),
             login: "anke.lehmann".into(),
             path: "/Unterricht/4b/".into(),
+            language: None,
         })
     );
 }
@@ -440,6 +441,8 @@ async fn portal_restore_asks_for_the_sessions_own_files_only() {
             snapshot: SNAP.into(),
             login: "joerg.mueller".into(),
             path: "Dokumente".into(),
+            // the helper names the folder as this (English) page announced it
+            language: Some(schola_core::directory::Language::En),
         })
     );
     let log = s.store().audit_log(Some("backup."), 10, 0).unwrap();

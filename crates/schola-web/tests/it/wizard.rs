@@ -474,4 +474,23 @@ async fn a_new_server_is_pointed_at_the_schools_backup_from_the_wizard() {
         "{page}"
     );
     assert!(page.contains("name=\"passphrase\""));
+
+    // over SFTP the new server signs in with a key of its own, which the SFTP server does not
+    // know yet: after the first try the page shows it and says where it goes
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtlc3RrZXlmb3J0aGVuZXdzZXJ2ZXI schola-backup";
+    std::fs::write(paths.status_dir.join("id_ed25519.pub"), format!("{key}\n")).unwrap();
+    assert!(!page.contains("ssh-ed25519"), "not for a USB disk: {page}");
+    let target = "sftp:backup@nas.example:/volume1/schola";
+    let (got, loc, body) = send(&code, target, phrase).await;
+    assert_eq!((got, loc.as_str()), (303, "/setup/restore"), "{body}");
+    assert!(paths.take_request().unwrap().is_some());
+    status.message = "the SFTP server nas.example refused Schola's key".into();
+    paths.write_status(&status).unwrap();
+    let page = s.page(&c, "/setup/restore").await;
+    assert!(
+        page.contains(&format!("id=\"restore-public-key\">{key}</pre>")),
+        "{page}"
+    );
+    assert!(page.contains("~/.ssh/authorized_keys"), "{page}");
+    assert!(page.contains(&format!("value=\"{target}\"")), "{page}");
 }
