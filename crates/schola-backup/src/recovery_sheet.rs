@@ -35,7 +35,7 @@ impl Words {
             paragraphs: [
                 Some("Keep this sheet off the server, locked away (for example in the school office's safe). The backup is encrypted: without this passphrase nobody can read it, not even Schola's developers, and a lost passphrase cannot be recovered.".into()),
                 Some("To bring the school back onto new hardware: install Schola from its ISO image, choose \"Restore a school from its backup instead\" in the first-run setup, and give the backup target above and this passphrase.".into()),
-                target.starts_with("sftp:").then(|| SFTP_EN.to_string()),
+                schola_core::backups::is_sftp(target).then(|| SFTP_EN.to_string()),
                 Some(format!("Without Schola, any computer with restic reads the backup: restic -r {target} restore latest --target /restore (restic asks for the passphrase).")),
             ]
             .into_iter()

@@ -358,6 +358,13 @@ impl BackupPaths {
         read_status_file(&self.status())
     }
 
+    /// The public key Schola signs in to an SFTP target with (`id_ed25519.pub`, which the helper
+    /// makes on first use), for the admin to add on the SFTP server.
+    pub fn sftp_public_key(&self) -> Option<String> {
+        let key = fs::read_to_string(self.status_dir.join("id_ed25519.pub")).ok()?;
+        Some(key.trim().to_string()).filter(|k| !k.is_empty())
+    }
+
     /// True while a helper (nightly or asked) holds its lock. The web server can only read the
     /// lock file, which is enough to test it; a status that says "running" while nobody holds
     /// the lock belongs to a helper that was killed.
@@ -371,6 +378,11 @@ impl BackupPaths {
             .map_err(|e| Error::io(format!("cannot create {}", self.status_dir.display()), e))?;
         write_status_file(&self.status_dir, STATUS_FILE, status)
     }
+}
+
+/// True for an SFTP repository (`sftp:user@host:/path` or `sftp://user@host:port/path`).
+pub fn is_sftp(repository: &str) -> bool {
+    repository.starts_with("sftp:")
 }
 
 /// The folder a person's restored files land in, inside their home, named in their language:

@@ -138,9 +138,8 @@ async fn read(state: &Data) -> Result<Read, crate::pages::PageError> {
         let target = target(&st);
         let public_key = target
             .as_ref()
-            .filter(|t| t.repository.starts_with("sftp:"))
-            .and_then(|_| std::fs::read_to_string(paths.status_dir.join("id_ed25519.pub")).ok())
-            .map(|k| k.trim().to_string());
+            .filter(|t| schola_core::backups::is_sftp(&t.repository))
+            .and_then(|_| paths.sftp_public_key());
         let sheet = target
             .as_ref()
             .is_some_and(|t| std::fs::File::open(&t.password_file).is_ok());
@@ -638,7 +637,7 @@ async fn recovery_sheet(req: HttpRequest, state: Data) -> PageResult {
         paragraphs: [
             Some(t.t("backup-sheet-keep")),
             Some(t.t("backup-sheet-restore")),
-            repo.starts_with("sftp:").then(|| t.t("backup-sheet-sftp")),
+            schola_core::backups::is_sftp(&repo).then(|| t.t("backup-sheet-sftp")),
             Some(t.t1("backup-sheet-restic", "target", &repo)),
         ]
         .into_iter()

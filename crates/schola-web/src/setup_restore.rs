@@ -76,12 +76,9 @@ fn render(
     let running = ours && st.state == Some(RunState::Running) && alive;
     let failed = ours
         && (st.state == Some(RunState::Failed) || (st.state == Some(RunState::Running) && !alive));
-    let public_key = target
-        .starts_with("sftp:")
-        .then(|| std::fs::read_to_string(paths.status_dir.join("id_ed25519.pub")).ok())
-        .flatten()
-        .map(|k| k.trim().to_string())
-        .filter(|k| !k.is_empty());
+    let public_key = schola_core::backups::is_sftp(target)
+        .then(|| paths.sftp_public_key())
+        .flatten();
     let body = RestorePage {
         csrf: csrf.clone(),
         code_path: state.setup_code_path().display().to_string(),
